@@ -62,7 +62,9 @@ LoggerState& state() {
 
 }  // namespace
 
-spdlog::logger& logger() { return *state().logger; }
+spdlog::logger& logger() {
+  return *state().logger;
+}
 
 void set_level(std::string_view level_name) {
   state().chosen_level = parse_level(level_name, "log level");

@@ -46,8 +46,7 @@ BOOST_AUTO_TEST_CASE(option_error_names_struct_field_value_and_rule) {
     options.validate();
     BOOST_FAIL("validate() accepted rtol = -0.5");
   } catch (const deepnum::OptionError& error) {
-    BOOST_TEST(std::string(error.what()) ==
-               "ExampleOptions.rtol = -0.5 is invalid: must be > 0");
+    BOOST_TEST(std::string(error.what()) == "ExampleOptions.rtol = -0.5 is invalid: must be > 0");
   }
 }
 
