@@ -412,4 +412,15 @@ void read_slab_raw(const File& file,
                           slab_text());
 }
 
+void detail::require_rank(const File& file,
+                          const std::string& path,
+                          const Shape& shape,
+                          std::size_t rank,
+                          const char* what) {
+  if (shape.size() == rank) return;
+  throw ShapeMismatchError("dataset " + describe(file, path) + ": expected rank " +
+                           std::to_string(rank) + " (" + what + "), found rank " +
+                           std::to_string(shape.size()) + " with shape " + to_string(shape));
+}
+
 }  // namespace deepnum::io

@@ -136,6 +136,16 @@ void read_slab_raw(const File& file,
                    const Shape& count,
                    void* out);
 
+namespace detail {
+// Throws ShapeMismatchError naming the dataset, the rank and what it should hold
+// ("matrix", "vector") unless shape has the given rank.
+void require_rank(const File& file,
+                  const std::string& path,
+                  const Shape& shape,
+                  std::size_t rank,
+                  const char* what);
+}  // namespace detail
+
 // Typed forms of the above.
 template <class T>
 void write_dataset(File& file,
