@@ -63,7 +63,8 @@ hid_t open_existing(const std::string& path, unsigned flags) {
   if (id >= 0) return id;
 
   const std::string stack = detail::take_error_stack();
-  if (stack.find("lock") != std::string::npos) {
+  if (stack.find("unable to lock") != std::string::npos ||
+      stack.find("already locked") != std::string::npos) {
     throw HdfError("cannot open HDF5 file '" + path +
                    "': it is locked by another process [HDF5: " + stack + "]");
   }

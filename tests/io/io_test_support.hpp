@@ -7,10 +7,10 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -52,8 +52,15 @@ inline int run_peer(const std::string& arguments) {
 }
 
 inline std::string read_bytes(const std::string& path) {
-  std::ifstream stream(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(stream), std::istreambuf_iterator<char>());
+  std::string bytes;
+  std::FILE* stream = std::fopen(path.c_str(), "rb");
+  if (stream == nullptr) return bytes;
+  char buffer[1 << 16];
+  for (std::size_t got; (got = std::fread(buffer, 1, sizeof buffer, stream)) > 0;) {
+    bytes.append(buffer, got);
+  }
+  std::fclose(stream);
+  return bytes;
 }
 
 inline void write_bytes(const std::string& path, const std::string& bytes) {
@@ -104,10 +111,14 @@ inline double big_value(int i, int j) {
 }
 
 // The dense CSR test matrix (6 x 8): 1 + i - 0.5 j where (3 i + j) % 4 == 0.
-inline double csr_value(int i, int j) { return (3 * i + j) % 4 == 0 ? 1.0 + i - 0.5 * j : 0.0; }
+inline double csr_value(int i, int j) {
+  return (3 * i + j) % 4 == 0 ? 1.0 + i - 0.5 * j : 0.0;
+}
 
 // Grid fields of cell (x, y, z).
-inline double grid_scalar(int x, int y, int z) { return x + 10.0 * y + 100.0 * z; }
+inline double grid_scalar(int x, int y, int z) {
+  return x + 10.0 * y + 100.0 * z;
+}
 inline std::int8_t grid_flag(int x, int y, int z) {
   return static_cast<std::int8_t>((x + y + z) % 3);
 }

@@ -260,8 +260,7 @@ BOOST_AUTO_TEST_CASE(h5py_gzip_dataset_reads_whole_and_by_slab) {
     const auto slab = io::read_slab<double>(file, "big/values", {95, 70}, {10, 20});
     BOOST_TEST(slab.shape == (io::Shape{10, 20}), boost::test_tools::per_element());
     for (int i = 0; i < 10; ++i)
-      for (int j = 0; j < 20; ++j)
-        BOOST_TEST_CONTEXT("slab element (" << i << ", " << j << ")") {
+      for (int j = 0; j < 20; ++j) BOOST_TEST_CONTEXT("slab element (" << i << ", " << j << ")") {
           BOOST_TEST(slab.values[static_cast<std::size_t>(i * 20 + j)] ==
                      io_test::big_value(95 + i, 70 + j));
         }
@@ -323,8 +322,8 @@ BOOST_AUTO_TEST_CASE(scipy_csr_with_unsorted_and_repeated_columns_sums_like_toar
 
 BOOST_AUTO_TEST_CASE(h5py_grid_reads_back_with_geometry_fields_and_slabs) {
   peer_write_and_read("grid", [](const io::File& file) {
-    for (const auto& [group, geometry] :
-         {std::pair{std::string("grid3d"), grid_3d()}, std::pair{std::string("grid2d"), grid_2d()}}) {
+    for (const auto& [group, geometry] : {std::pair{std::string("grid3d"), grid_3d()},
+                                          std::pair{std::string("grid2d"), grid_2d()}}) {
       BOOST_TEST_CONTEXT("group " << group) {
         const io::GridGeometry read = io::read_grid_geometry(file, group);
         BOOST_TEST(read.dimension == geometry.dimension);

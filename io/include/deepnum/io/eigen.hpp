@@ -54,11 +54,8 @@ void write_vector(File& file,
                                 vector.rows(),
                                 "x",
                                 vector.cols());
-  const bool is_row = vector.rows() == 1;
-  Vector<T> contiguous(is_row ? vector.cols() : vector.rows());
-  for (Eigen::Index i = 0; i < contiguous.size(); ++i) {
-    contiguous(i) = is_row ? vector.coeff(0, i) : vector.coeff(i, 0);
-  }
+  // One row or one column: either storage order lists the entries in vector order.
+  const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic> contiguous = vector;
   write_dataset<T>(
       file, path, contiguous.data(), {static_cast<std::uint64_t>(contiguous.size())}, options);
 }
