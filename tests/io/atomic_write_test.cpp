@@ -1,0 +1,194 @@
+// All-or-nothing writes: until AtomicFileWriter::commit() the target keeps its previous
+// bytes, whether the writer is abandoned by an exception or its process is killed.
+#define BOOST_TEST_MODULE io_atomic_write
+#include <boost/test/unit_test.hpp>
+
+#include <signal.h>
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "deepnum/io/dataset.hpp"
+#include "deepnum/io/file.hpp"
+#include "io_test_support.hpp"
+
+namespace io = deepnum::io;
+
+namespace {
+
+constexpr std::uint64_t kOldCount = 1000;
+
+// values[i] = generation + 0.5 i: tells which write a file holds.
+std::vector<double> generation_values(double generation, std::uint64_t count) {
+  std::vector<double> values(count);
+  for (std::uint64_t i = 0; i < count; ++i) values[i] = generation + 0.5 * static_cast<double>(i);
+  return values;
+}
+
+void write_generation(const std::string& path, double generation) {
+  io::AtomicFileWriter writer(path);
+  const auto values = generation_values(generation, kOldCount);
+  io::write_dataset(writer.file(), "values", values.data(), {kOldCount});
+  writer.commit();
+}
+
+bool holds_generation(const std::string& path, double generation) {
+  const io::File file = io::File::open_read(path);
+  return io::read_dataset<double>(file, "values").values ==
+         generation_values(generation, kOldCount);
+}
+
+std::vector<std::string> temporary_files(const io_test::ScratchFolder& folder) {
+  auto names = folder.entries();
+  names.erase(std::remove_if(
+                  names.begin(),
+                  names.end(),
+                  [](const std::string& name) { return name.find(".tmp.") == std::string::npos; }),
+              names.end());
+  return names;
+}
+
+// Forks a child that opens a writer on target, writes 16 MB, tells the parent through a
+// pipe, and keeps writing without ever committing; the parent then SIGKILLs it. Returns
+// true when the child was killed by the signal after signalling.
+bool kill_writer_mid_write(const std::string& target, io::WriteMode mode) {
+  int channel[2];
+  BOOST_REQUIRE_EQUAL(::pipe(channel), 0);
+  const pid_t child = ::fork();
+  BOOST_REQUIRE(child >= 0);
+  if (child == 0) {
+    ::close(channel[0]);
+    try {
+      io::AtomicFileWriter writer(target, mode);
+      io::WriteOptions uncompressed;
+      uncompressed.compress = false;
+      const auto big = generation_values(7.0, std::uint64_t{2} << 20);
+      io::write_dataset(writer.file(), "big", big.data(), {big.size()}, uncompressed);
+      writer.file().flush();
+      if (::write(channel[1], "w", 1) != 1) ::_exit(3);
+      for (int k = 0; k < 1000; ++k) {
+        io::write_dataset(
+            writer.file(), "more/" + std::to_string(k), big.data(), {1 << 17}, uncompressed);
+      }
+      ::pause();
+    } catch (...) {
+      ::_exit(2);
+    }
+    ::_exit(1);
+  }
+  ::close(channel[1]);
+  char signal_byte = 0;
+  const bool signalled = ::read(channel[0], &signal_byte, 1) == 1;
+  ::kill(child, SIGKILL);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  ::close(channel[0]);
+  return signalled && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(committed_writer_replaces_the_target_and_leaves_no_temporary_file) {
+  io_test::ScratchFolder folder;
+  const std::string path = folder.file("frames.h5");
+  write_generation(path, 1.0);
+  write_generation(path, 2.0);
+  BOOST_TEST(holds_generation(path, 2.0));
+  BOOST_TEST(temporary_files(folder).empty());
+}
+
+BOOST_AUTO_TEST_CASE(uncommitted_writer_leaves_the_target_intact_and_removes_its_temporary) {
+  io_test::ScratchFolder folder;
+  const std::string path = folder.file("frames.h5");
+  write_generation(path, 1.0);
+  const std::string old_bytes = io_test::read_bytes(path);
+
+  std::string temporary;
+  try {
+    io::AtomicFileWriter writer(path);
+    temporary = writer.temporary_path();
+    const auto values = generation_values(2.0, kOldCount);
+    io::write_dataset(writer.file(), "values", values.data(), {kOldCount});
+    throw std::runtime_error("simulated failure before commit");
+  } catch (const std::runtime_error&) {
+  }
+
+  BOOST_TEST(io_test::read_bytes(path) == old_bytes);
+  BOOST_TEST(holds_generation(path, 1.0));
+  BOOST_TEST(!std::filesystem::exists(temporary));
+  BOOST_TEST(temporary_files(folder).empty());
+}
+
+BOOST_AUTO_TEST_CASE(writer_killed_mid_write_leaves_the_previous_file_byte_for_byte) {
+  io_test::ScratchFolder folder;
+  const std::string path = folder.file("frames.h5");
+  write_generation(path, 1.0);
+  const std::string old_bytes = io_test::read_bytes(path);
+
+  BOOST_REQUIRE(kill_writer_mid_write(path, io::WriteMode::kReplace));
+
+  BOOST_TEST(io_test::read_bytes(path) == old_bytes);
+  BOOST_TEST(holds_generation(path, 1.0));
+  // The killed writer cannot clean up: its temporary stays beside the target, hidden.
+  const auto stale = temporary_files(folder);
+  BOOST_REQUIRE_EQUAL(stale.size(), 1u);
+  BOOST_TEST(stale.front().rfind(".frames.h5.tmp.", 0) == 0);
+  // It holds the 16 MB dataset: the kill came in the middle of a big write.
+  BOOST_TEST(std::filesystem::file_size(folder.path() / stale.front()) > (std::uint64_t{16} << 20));
+}
+
+BOOST_AUTO_TEST_CASE(updating_writer_killed_mid_write_leaves_the_previous_file_byte_for_byte) {
+  io_test::ScratchFolder folder;
+  const std::string path = folder.file("frames.h5");
+  write_generation(path, 1.0);
+  const std::string old_bytes = io_test::read_bytes(path);
+
+  BOOST_REQUIRE(kill_writer_mid_write(path, io::WriteMode::kUpdate));
+
+  BOOST_TEST(io_test::read_bytes(path) == old_bytes);
+  BOOST_TEST(holds_generation(path, 1.0));
+}
+
+BOOST_AUTO_TEST_CASE(update_mode_keeps_existing_datasets_and_adds_new_ones) {
+  io_test::ScratchFolder folder;
+  const std::string path = folder.file("frames.h5");
+  write_generation(path, 1.0);
+  {
+    io::AtomicFileWriter writer(path, io::WriteMode::kUpdate);
+    const double extra = 42.0;
+    io::write_dataset(writer.file(), "frame1/extra", &extra, {});
+    writer.commit();
+  }
+  BOOST_TEST(holds_generation(path, 1.0));
+  const io::File file = io::File::open_read(path);
+  BOOST_TEST(io::read_dataset<double>(file, "frame1/extra").values.front() == 42.0);
+  BOOST_TEST(file.list("/") == (std::vector<std::string>{"frame1", "values"}),
+             boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(update_mode_on_a_missing_target_starts_an_empty_file) {
+  io_test::ScratchFolder folder;
+  const std::string path = folder.file("new.h5");
+  io::AtomicFileWriter writer(path, io::WriteMode::kUpdate);
+  BOOST_TEST(writer.file().list("/").empty());
+  writer.commit();
+  BOOST_TEST(std::filesystem::exists(path));
+}
+
+BOOST_AUTO_TEST_CASE(writer_into_a_missing_folder_throws_file_not_found) {
+  io_test::ScratchFolder folder;
+  BOOST_CHECK_THROW(io::AtomicFileWriter(folder.file("absent/x.h5")), io::FileNotFoundError);
+}
+
+BOOST_AUTO_TEST_CASE(moved_writer_commits_once_and_its_source_removes_nothing) {
+  io_test::ScratchFolder folder;
+  const std::string path = folder.file("moved.h5");
+  io::AtomicFileWriter first(path);
+  io::AtomicFileWriter second(std::move(first));
+  const double value = 3.0;
+  io::write_dataset(second.file(), "x", &value, {});
+  second.commit();
+  BOOST_CHECK_THROW(second.commit(), io::HdfError);
+  const io::File file = io::File::open_read(path);
+  BOOST_TEST(io::read_dataset<double>(file, "x").values.front() == 3.0);
+}
