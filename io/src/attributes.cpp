@@ -132,14 +132,14 @@ struct Numbers {
 };
 
 Numbers read_numbers(const OpenAttribute& opened, const char* expected) {
-  const H5T_class_t type_class = H5Tget_class(opened.type.get());
-  if (type_class != H5T_INTEGER && type_class != H5T_FLOAT) {
+  const detail::TypeTraits traits = detail::inspect_type(opened.type.get());
+  if (traits.type_class != H5T_INTEGER && traits.type_class != H5T_FLOAT) {
     throw DtypeMismatchError(opened.description + ": expected " + expected + ", found " +
                              detail::describe_type(opened.type.get()));
   }
   const std::size_t count = element_count(opened.shape);
   Numbers numbers;
-  if (type_class == H5T_FLOAT) {
+  if (traits.type_class == H5T_FLOAT) {
     numbers.floats.resize(count);
     check<CorruptFileError>(
         H5Aread(opened.attribute.get(), H5T_NATIVE_DOUBLE, numbers.floats.data()),
@@ -149,8 +149,7 @@ Numbers read_numbers(const OpenAttribute& opened, const char* expected) {
   }
   numbers.integer = true;
   numbers.integers.resize(count);
-  const bool unsigned_64 =
-      H5Tget_sign(opened.type.get()) == H5T_SGN_NONE && H5Tget_size(opened.type.get()) >= 8;
+  const bool unsigned_64 = !traits.is_signed && traits.size >= 8;
   if (!unsigned_64) {
     check<CorruptFileError>(
         H5Aread(opened.attribute.get(), H5T_NATIVE_INT64, numbers.integers.data()),
@@ -350,29 +349,34 @@ std::string read_attribute<std::string>(const File& file,
   const OpenAttribute opened = open_attribute(file, object_path, name);
   require_attribute_shape(opened, true);
   const hid_t stored = opened.type.get();
-  if (H5Tget_class(stored) != H5T_STRING) {
+  const detail::TypeTraits traits = detail::inspect_type(stored);
+  if (traits.type_class != H5T_STRING) {
     throw DtypeMismatchError(opened.description + ": expected a string, found " +
                              detail::describe_type(stored));
   }
 
   const Handle memory(check_id(H5Tcopy(stored), "cannot copy the type of ", opened.description),
                       H5Tclose);
-  if (H5Tis_variable_str(stored) > 0) {
+  if (traits.variable_string) {
     // HDF5 allocates the string; it is released with the library's reclaim call.
     char* text = nullptr;
     check<CorruptFileError>(
         H5Aread(opened.attribute.get(), memory.get(), &text), "cannot read ", opened.description);
     std::string value = text ? text : "";
-    const Handle space(H5Aget_space(opened.attribute.get()), H5Sclose);
-    H5Dvlen_reclaim(memory.get(), space.get(), H5P_DEFAULT, &text);
+    const Handle space(check_id(H5Aget_space(opened.attribute.get()),
+                                "cannot read the dataspace of ",
+                                opened.description),
+                       H5Sclose);
+    check(H5Dvlen_reclaim(memory.get(), space.get(), H5P_DEFAULT, &text),
+          "cannot release the string read from ",
+          opened.description);
     return value;
   }
-  const std::size_t size = H5Tget_size(stored);
-  std::string buffer(size, '\0');
+  std::string buffer(traits.size, '\0');
   check<CorruptFileError>(H5Aread(opened.attribute.get(), memory.get(), buffer.data()),
                           "cannot read ",
                           opened.description);
-  return unpad(buffer, H5Tget_strpad(stored));
+  return unpad(buffer, traits.padding);
 }
 
 template <>

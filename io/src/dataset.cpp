@@ -46,9 +46,10 @@ Handle dataset_creation_properties(Dtype dtype, const Shape& shape, const WriteO
   check(H5Pset_chunk(properties.get(), static_cast<int>(chunk.size()), chunk.data()),
         "cannot set the chunk shape");
   if (options.compress) {
-    require<HdfError>(H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0,
-                      "this HDF5 library has no gzip (deflate) filter; set "
-                      "WriteOptions.compress = false");
+    require<HdfError>(
+        check(H5Zfilter_avail(H5Z_FILTER_DEFLATE), "cannot query the gzip filter") > 0,
+        "this HDF5 library has no gzip (deflate) filter; set "
+        "WriteOptions.compress = false");
     // Shuffling bytes by significance first makes numeric data compress far better.
     check(H5Pset_shuffle(properties.get()), "cannot add the shuffle filter");
     check(H5Pset_deflate(properties.get(), static_cast<unsigned>(options.gzip_level)),
@@ -225,7 +226,11 @@ DatasetInfo dataset_info(const File& file, const std::string& path) {
                                    "cannot read the creation properties of ",
                                    describe(file, object)),
                           H5Pclose);
-  info.chunked = H5Pget_layout(properties.get()) == H5D_CHUNKED;
+  const H5D_layout_t layout = H5Pget_layout(properties.get());
+  if (layout == H5D_LAYOUT_ERROR) {
+    detail::fail<HdfError>("cannot read the layout of ", describe(file, object));
+  }
+  info.chunked = layout == H5D_CHUNKED;
   const int filters = check(
       H5Pget_nfilters(properties.get()), "cannot read the filters of ", describe(file, object));
   for (int i = 0; i < filters; ++i) {
@@ -234,6 +239,9 @@ DatasetInfo dataset_info(const File& file, const std::string& path) {
     unsigned config = 0;
     const H5Z_filter_t filter = H5Pget_filter2(
         properties.get(), static_cast<unsigned>(i), &flags, &values, nullptr, 0, nullptr, &config);
+    if (filter == H5Z_FILTER_ERROR) {
+      detail::fail<HdfError>("cannot read filter ", i, " of ", describe(file, object));
+    }
     if (filter == H5Z_FILTER_DEFLATE) info.gzip = true;
   }
   return info;
@@ -333,7 +341,7 @@ void read_dataset_raw_as(const File& file,
   const Handle type(
       check_id(H5Dget_type(dataset.get()), "cannot read the type of ", describe(file, object)),
       H5Tclose);
-  const H5T_class_t type_class = H5Tget_class(type.get());
+  const H5T_class_t type_class = detail::inspect_type(type.get()).type_class;
   if (type_class != H5T_INTEGER && type_class != H5T_FLOAT) {
     throw DtypeMismatchError("dataset " + describe(file, object) + ": expected a number type " +
                              "convertible to " + to_string(dtype) + ", found " +

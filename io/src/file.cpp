@@ -156,10 +156,7 @@ File::File(File&& other) noexcept
 
 File& File::operator=(File&& other) noexcept {
   if (this != &other) {
-    if (id_ >= 0) {
-      const auto lock = detail::lock_hdf5();
-      H5Fclose(id_);
-    }
+    close_quietly();
     id_ = std::exchange(other.id_, H5I_INVALID_HID);
     path_ = std::move(other.path_);
     writable_ = other.writable_;
@@ -168,6 +165,10 @@ File& File::operator=(File&& other) noexcept {
 }
 
 File::~File() {
+  close_quietly();
+}
+
+void File::close_quietly() noexcept {
   if (id_ < 0) return;
   try {
     const auto lock = detail::lock_hdf5();
@@ -175,7 +176,7 @@ File::~File() {
       log::warn("closing HDF5 file '{}' failed: {}", path_, detail::take_error_stack());
     }
   } catch (...) {
-    // A destructor never throws; locking or logging failed, nothing more to do.
+    // Never throws: a failure to lock or to log leaves nothing more to do.
   }
   id_ = H5I_INVALID_HID;
 }

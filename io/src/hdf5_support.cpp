@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <sstream>
 
+#include "deepnum/core/logging.hpp"
+
 namespace deepnum::io::detail {
 namespace {
 
@@ -26,14 +28,16 @@ std::unique_lock<std::recursive_mutex> lock_hdf5() {
   std::unique_lock<std::recursive_mutex> lock(hdf5_mutex());
   // Once per process, under the lock: errors become exceptions, HDF5 prints nothing.
   static const bool silenced = [] {
-    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
-    return true;
+    const bool done = H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr) >= 0;
+    if (!done) log::warn("cannot switch off HDF5's error printing; it may print error stacks");
+    return done;
   }();
   static_cast<void>(silenced);
   return lock;
 }
 
 std::string take_error_stack() {
+  // Failures of the error API itself are ignored: this already runs on an error path.
   std::vector<std::string> lines;
   H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, collect_error, &lines);
   H5Eclear2(H5E_DEFAULT);
@@ -194,27 +198,45 @@ hid_t file_type(Dtype dtype) {
   throw InvalidArgumentError("unknown Dtype value");
 }
 
+TypeTraits inspect_type(hid_t type) {
+  TypeTraits traits;
+  traits.type_class = H5Tget_class(type);
+  if (traits.type_class == H5T_NO_CLASS) fail<HdfError>("cannot read the class of a stored type");
+  traits.size = H5Tget_size(type);
+  if (traits.size == 0) fail<HdfError>("cannot read the size of a stored type");
+  if (traits.type_class == H5T_INTEGER) {
+    const H5T_sign_t sign = H5Tget_sign(type);
+    if (sign == H5T_SGN_ERROR) fail<HdfError>("cannot read the sign of a stored integer type");
+    traits.is_signed = sign == H5T_SGN_2;
+  }
+  if (traits.type_class == H5T_STRING) {
+    traits.variable_string =
+        check(H5Tis_variable_str(type), "cannot inspect a stored string type") > 0;
+    traits.padding = H5Tget_strpad(type);
+    if (traits.padding == H5T_STR_ERROR) fail<HdfError>("cannot read a string type's padding");
+  }
+  return traits;
+}
+
 bool dtype_from_type(hid_t type, Dtype& dtype) {
-  const H5T_class_t type_class = H5Tget_class(type);
-  const std::size_t size = H5Tget_size(type);
-  if (type_class == H5T_INTEGER) {
-    const bool is_signed = H5Tget_sign(type) == H5T_SGN_2;
-    if (is_signed && size == 1)
+  const TypeTraits traits = inspect_type(type);
+  if (traits.type_class == H5T_INTEGER) {
+    if (traits.is_signed && traits.size == 1)
       dtype = Dtype::kInt8;
-    else if (!is_signed && size == 1)
+    else if (!traits.is_signed && traits.size == 1)
       dtype = Dtype::kUInt8;
-    else if (is_signed && size == 4)
+    else if (traits.is_signed && traits.size == 4)
       dtype = Dtype::kInt32;
-    else if (is_signed && size == 8)
+    else if (traits.is_signed && traits.size == 8)
       dtype = Dtype::kInt64;
     else
       return false;
     return true;
   }
-  if (type_class == H5T_FLOAT) {
-    if (size == 4)
+  if (traits.type_class == H5T_FLOAT) {
+    if (traits.size == 4)
       dtype = Dtype::kFloat32;
-    else if (size == 8)
+    else if (traits.size == 8)
       dtype = Dtype::kFloat64;
     else
       return false;
@@ -224,17 +246,17 @@ bool dtype_from_type(hid_t type, Dtype& dtype) {
 }
 
 std::string describe_type(hid_t type) {
-  const H5T_class_t type_class = H5Tget_class(type);
-  const std::size_t bits = 8 * H5Tget_size(type);
-  switch (type_class) {
+  const TypeTraits traits = inspect_type(type);
+  const std::size_t bits = 8 * traits.size;
+  switch (traits.type_class) {
     case H5T_INTEGER:
-      return (H5Tget_sign(type) == H5T_SGN_2 ? "int" : "uint") + std::to_string(bits);
+      return (traits.is_signed ? "int" : "uint") + std::to_string(bits);
     case H5T_FLOAT:
       return "float" + std::to_string(bits);
     case H5T_STRING:
-      return H5Tis_variable_str(type) > 0
+      return traits.variable_string
                  ? "variable-length string"
-                 : "fixed-length string of " + std::to_string(bits / 8) + " bytes";
+                 : "fixed-length string of " + std::to_string(traits.size) + " bytes";
     case H5T_ENUM:
       return "enum (e.g. numpy bool)";
     case H5T_COMPOUND:

@@ -99,6 +99,16 @@ Handle intermediate_group_properties();
 // Native memory type and little-endian file type of a Dtype.
 hid_t memory_type(Dtype dtype);
 hid_t file_type(Dtype dtype);
+// What the layer needs to know about a stored type, every query checked.
+struct TypeTraits {
+  H5T_class_t type_class = H5T_NO_CLASS;
+  std::size_t size = 0;                  // bytes per element
+  bool is_signed = false;                // integers only
+  bool variable_string = false;          // strings only
+  H5T_str_t padding = H5T_STR_NULLTERM;  // strings only
+};
+TypeTraits inspect_type(hid_t type);
+
 // The Dtype of a stored type; false when it is none of them.
 bool dtype_from_type(hid_t type, Dtype& dtype);
 // numpy-like name of any stored type: "int16", "float16", "string", "compound", ...

@@ -64,6 +64,7 @@ class File {
   friend class AtomicFileWriter;
   File(hid_t id, std::string path, bool writable);
   void require_open(const char* operation) const;
+  void close_quietly() noexcept;
 
   hid_t id_ = H5I_INVALID_HID;
   std::string path_;
