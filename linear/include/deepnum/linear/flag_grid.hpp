@@ -28,6 +28,8 @@ constexpr std::int8_t to_code(CellFlag flag) {
 constexpr bool is_flag_code(std::int64_t code) {
   return code >= 0 && code <= 3;
 }
+// "boundary", "solid", "fluid" or "air".
+const char* to_string(CellFlag flag);
 
 class FlagGrid {
  public:
@@ -70,5 +72,17 @@ class FlagGrid {
   double spacing_ = 1.0;
   std::vector<CellFlag> flags_;
 };
+
+// Builds a grid from stored flag codes (x fastest, as FlagGrid stores them), e.g. a
+// dataset read from HDF5. Throws InvalidArgumentError when codes.size() differs from
+// nx * ny * nz, or naming the first value that is not a flag code and its cell (x, y, z).
+FlagGrid flag_grid_from_codes(int dimension,
+                              std::array<int, 3> cells,
+                              double spacing,
+                              const std::vector<std::int8_t>& codes);
+FlagGrid flag_grid_from_codes(int dimension,
+                              std::array<int, 3> cells,
+                              double spacing,
+                              const std::vector<std::int32_t>& codes);
 
 }  // namespace deepnum::linear

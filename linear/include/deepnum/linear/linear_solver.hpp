@@ -9,6 +9,7 @@
 // InvalidArgumentError only for input it cannot start on (mismatched sizes, NaN/Inf).
 #pragma once
 
+#include <iosfwd>
 #include <memory>
 #include <string>
 #include <vector>
@@ -37,6 +38,12 @@ struct SolveOptions {
   // iterations (0 turns the check off).
   int stall_window = 0;
   bool record_history = true;  // keep ||r_k|| for every iteration in the summary
+  // When A is singular: remove b's null-space component before solving (logged at info),
+  // so ||b|| in the stopping rule is that of the projected b. When false, a b whose
+  // null-space component alone exceeds max(rtol ||b||, atol) cannot meet the rule and the
+  // solve stops at once with kInconsistent; a smaller component is ignored by the
+  // iteration (and still counts in the final ||b - A x||).
+  bool project_rhs = false;
 
   void validate() const;  // throws OptionError naming field, value and rule
 };
@@ -48,9 +55,11 @@ enum class TerminationReason {
   kDiverged,       // residual grew beyond 1e10 ||b|| or became non-finite
   kBreakdown,      // the method cannot continue (p^T A p <= 0, indefinite preconditioner)
   kSolverFailure,  // an external solver (PETSc) reported a failure; see message
+  kInconsistent,   // A is singular and b's null-space part exceeds the tolerance
 };
 
 const char* to_string(TerminationReason reason);
+std::ostream& operator<<(std::ostream& stream, TerminationReason reason);  // to_string
 
 struct SolveSummary {
   std::string solver;  // "cg", "icpcg", "petsc-gamg", "dcdm", ...

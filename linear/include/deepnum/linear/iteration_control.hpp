@@ -1,0 +1,127 @@
+// What every iterative solver behind LinearSolver shares, so that CG, IC(0)-PCG, PETSc
+// KSP and DCDM stop by the same rule and report the same way:
+// - input checks (sizes, NaN/Inf),
+// - the null-space handling of the right-hand side (consistency check or projection),
+// - the stopping rule ||b - A x|| <= max(rtol ||b||, atol) with the max-iterations, stall
+//   and divergence checks,
+// - the summary: reason, residual history, times, a message carrying the numbers, and
+//   the termination logged at info (per-iteration residuals at debug).
+//
+// Usage inside a solver's solve():
+//   IterationControl control("cg", system, b, x, options);
+//   if (control.zero_rhs()) { x.setZero(); return control.finish(kConverged, 0, x); }
+//   if (control.inconsistent()) return control.finish(kInconsistent, 0, x);
+//   r = control.working_rhs() - A x;
+//   if (auto stop = control.start(r.norm())) return control.finish(*stop, 0, x);
+//   for (int k = 1;; ++k) { ...; if (auto stop = control.check(k, r.norm())) ... }
+//
+// Thread safety: one IterationControl per solve; not shared between threads.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "deepnum/core/timing.hpp"
+#include "deepnum/linear/linear_solver.hpp"
+
+namespace deepnum::linear {
+
+// Throws InvalidArgumentError when A is not square, b or x differ from its size, a
+// null-space vector has the wrong size, or b or x hold a NaN/Inf (naming the index).
+void check_solve_input(std::string_view solver,
+                       const LinearSystem& system,
+                       const Vector& b,
+                       const Vector& x);
+
+// v -= sum_j (n_j^T v) n_j for an orthonormal basis {n_j}: v projected onto range(A).
+void remove_null_space(const std::vector<Vector>& null_space, Vector& v);
+
+// ||sum_j (n_j^T v) n_j||: the norm of v's null-space component (basis orthonormal).
+double null_space_norm(const std::vector<Vector>& null_space, const Vector& v);
+
+class IterationControl {
+ public:
+  // A residual that has not fallen by this fraction within stall_window iterations stalls.
+  static constexpr double kStallDecrease = 1e-3;
+  // A residual above this multiple of ||b|| (or non-finite) has diverged.
+  static constexpr double kDivergenceFactor = 1e10;
+
+  // Checks the options and the input b, x (throws as check_solve_input), and prepares
+  // the right-hand side. `system` and `b` must outlive the control. The solve clock
+  // starts here.
+  IterationControl(std::string solver,
+                   const LinearSystem& system,
+                   const Vector& b,
+                   const Vector& x,
+                   const SolveOptions& options,
+                   double setup_seconds = 0.0);
+
+  // True when ||b|| = 0 (after projection): x = 0 is the answer.
+  bool zero_rhs() const { return rhs_norm_ == 0.0; }
+  // True when b's null-space component alone exceeds the tolerance (project_rhs off).
+  bool inconsistent() const { return inconsistent_; }
+
+  // The right-hand side to iterate on: b without its null-space component.
+  const Vector& working_rhs() const { return system_.null_space.empty() ? b_ : projected_rhs_; }
+  // ||b|| of the stopping rule: of b as given, or of the projected b with project_rhs.
+  double rhs_norm() const { return rhs_norm_; }
+  // max(rtol ||b||, atol).
+  double tolerance() const { return tolerance_; }
+  bool meets_tolerance(double residual_norm) const { return residual_norm <= tolerance_; }
+
+  // ||b - A x|| with the b of the stopping rule (its null-space part included).
+  double true_residual_norm(const Vector& x) const;
+
+  // Records ||r_0|| = ||b - A x0||. Returns kConverged when it meets the rule, kDiverged
+  // when it is not finite, kMaxIterations when max_iterations is 0, else nothing.
+  std::optional<TerminationReason> start(double initial_residual_norm);
+
+  // Records ||r_k|| after iteration k >= 1 and logs it at debug. Returns the reason to
+  // stop other than convergence (diverged, max iterations, stalled), or nothing: the
+  // caller decides convergence, confirming a recursive residual with the true one.
+  std::optional<TerminationReason> check(int iteration, double residual_norm);
+
+  // Records ||r_k|| only (the iteration that converged).
+  void record(int iteration, double residual_norm);
+
+  // Time spent applying a preconditioner or a network, reported in the summary.
+  void add_preconditioner_seconds(double seconds) { preconditioner_seconds_ += seconds; }
+
+  // Completes the summary: recomputes ||b - A x||, promotes a max-iterations or stalled
+  // stop whose final residual meets the rule to converged, writes the message (plus
+  // `detail`, e.g. a breakdown's numbers) and logs the termination at info.
+  SolveSummary finish(TerminationReason reason,
+                      int iterations,
+                      const Vector& x,
+                      const std::string& detail = {});
+
+ private:
+  std::string message_for(TerminationReason reason,
+                          int iterations,
+                          double final_residual_norm) const;
+
+  std::string solver_;
+  const LinearSystem& system_;
+  const Vector& b_;
+  SolveOptions options_;
+  double setup_seconds_;
+  Stopwatch clock_;
+
+  Vector projected_rhs_;               // b without its null-space part (if A singular)
+  bool rule_uses_projection_ = false;  // project_rhs on a singular A
+  double rhs_norm_ = 0.0;
+  double removed_null_norm_ = 0.0;
+  double tolerance_ = 0.0;
+  bool inconsistent_ = false;
+
+  double initial_residual_norm_ = 0.0;
+  double last_residual_norm_ = 0.0;
+  double stall_reference_norm_ = 0.0;
+  int stall_reference_iteration_ = 0;
+  double preconditioner_seconds_ = 0.0;
+  std::vector<double> history_;
+};
+
+}  // namespace deepnum::linear
