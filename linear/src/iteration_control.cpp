@@ -240,8 +240,9 @@ std::string IterationControl::message_for(TerminationReason reason,
       return fmt::format(
           "breakdown after {} iterations, ||b - A x|| = {:.3e}", iterations, final_residual_norm);
     case TerminationReason::kSolverFailure:
-      return fmt::format(
-          "solver failure after {} iterations, ||b - A x|| = {:.3e}", iterations, final_residual_norm);
+      return fmt::format("solver failure after {} iterations, ||b - A x|| = {:.3e}",
+                         iterations,
+                         final_residual_norm);
     case TerminationReason::kInconsistent:
       return fmt::format(
           "inconsistent right-hand side: A is singular ({} null vectors) and b's null-space "
