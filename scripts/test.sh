@@ -19,6 +19,7 @@ ctest --test-dir "$root/build" --output-on-failure -j "$jobs"
 echo "== core and io under AddressSanitizer + UndefinedBehaviorSanitizer"
 DEEPNUM_BUILD_DIR=$root/build-sanitize "$root/scripts/build.sh" \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDEEPNUM_SANITIZE=address,undefined \
-  -DDEEPNUM_WITH_TORCH=OFF -DDEEPNUM_WITH_PETSC=OFF -DDEEPNUM_BUILD_EXAMPLES=OFF
+  -DDEEPNUM_WITH_TORCH=OFF -DDEEPNUM_WITH_PETSC=OFF -DDEEPNUM_WITH_LINEAR=OFF \
+  -DDEEPNUM_BUILD_EXAMPLES=OFF
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir "$root/build-sanitize" --output-on-failure -j "$jobs" -L '^(core|io)$'
