@@ -139,6 +139,8 @@ Numbers read_numbers(const OpenAttribute& opened, const char* expected) {
   }
   const std::size_t count = element_count(opened.shape);
   Numbers numbers;
+  numbers.integer = traits.type_class == H5T_INTEGER;
+  if (count == 0) return numbers;  // HDF5 refuses to read into an empty buffer
   if (traits.type_class == H5T_FLOAT) {
     numbers.floats.resize(count);
     check<CorruptFileError>(

@@ -1,5 +1,6 @@
 #include "deepnum/io/dataset.hpp"
 
+#include <cmath>
 #include <limits>
 #include <sstream>
 
@@ -132,6 +133,69 @@ const char* describe_exception(H5T_conv_except_t exception) {
       return "NaN, which has no";
     default:
       return "a value without a";
+  }
+}
+
+bool is_integer(Dtype dtype) {
+  return dtype != Dtype::kFloat32 && dtype != Dtype::kFloat64;
+}
+
+// Truncates toward zero into Integer; false (and the value) for the first one that is
+// NaN, infinite or outside Integer's range [min, 2^digits).
+template <class Integer>
+bool truncate_into(const std::vector<double>& values, void* out, double& offending) {
+  const double high = std::ldexp(1.0, std::numeric_limits<Integer>::digits);
+  const double low = std::numeric_limits<Integer>::is_signed ? -high : 0.0;
+  auto* target = static_cast<Integer*>(out);
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    const double whole = std::trunc(values[i]);
+    if (!(whole >= low && whole < high)) {  // also false for NaN
+      offending = values[i];
+      return false;
+    }
+    target[i] = static_cast<Integer>(whole);
+  }
+  return true;
+}
+
+// Floating data into an integer Dtype. HDF5's own float-to-integer conversion does not
+// report NaN, so the values are read as double (exact for float32 and float64) and
+// checked here.
+void read_floats_into_integers(const File& file,
+                               const std::string& object,
+                               hid_t dataset,
+                               Dtype dtype,
+                               std::uint64_t count,
+                               void* out) {
+  std::vector<double> values(count);
+  check<CorruptFileError>(
+      H5Dread(dataset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()),
+      "cannot read dataset ",
+      describe(file, object));
+  double offending = 0.0;
+  bool fits = false;
+  switch (dtype) {
+    case Dtype::kInt8:
+      fits = truncate_into<std::int8_t>(values, out, offending);
+      break;
+    case Dtype::kUInt8:
+      fits = truncate_into<std::uint8_t>(values, out, offending);
+      break;
+    case Dtype::kInt32:
+      fits = truncate_into<std::int32_t>(values, out, offending);
+      break;
+    case Dtype::kInt64:
+      fits = truncate_into<std::int64_t>(values, out, offending);
+      break;
+    case Dtype::kFloat32:
+    case Dtype::kFloat64:
+      throw InvalidArgumentError("read_floats_into_integers called for " + to_string(dtype));
+  }
+  if (!fits) {
+    std::ostringstream value;
+    value << offending;
+    throw DtypeMismatchError("dataset " + describe(file, object) + " holds the value " +
+                             value.str() + ", which " + to_string(dtype) + " cannot hold");
   }
 }
 
@@ -348,7 +412,12 @@ void read_dataset_raw_as(const File& file,
                              detail::describe_type(type.get()));
   }
   require_shape(file, object, stored_shape(file, object, dataset.get()), expected_shape);
-  if (element_count(expected_shape) == 0) return;
+  const std::uint64_t count = element_count(expected_shape);
+  if (count == 0) return;
+  if (type_class == H5T_FLOAT && is_integer(dtype)) {
+    read_floats_into_integers(file, object, dataset.get(), dtype, count, out);
+    return;
+  }
 
   ConversionReport report;
   const Handle transfer(check_id(H5Pcreate(H5P_DATASET_XFER), "cannot create transfer properties"),

@@ -120,9 +120,10 @@ void read_dataset_raw(const File& file,
                       void* out,
                       const Shape& expected_shape);
 
-// As read_dataset_raw, but any stored integer or floating type is converted to dtype by
-// HDF5. Values that do not fit (overflow, NaN or infinity into an integer) throw
-// DtypeMismatchError; fractions are truncated toward zero; float64 to float32 rounds.
+// As read_dataset_raw, but any stored integer or floating type is converted to dtype.
+// Floating values are truncated toward zero into integers; float64 rounds to float32;
+// integers beyond 2^24 (2^53) round into float32 (float64). A value an integer dtype
+// cannot hold (out of range, NaN, infinity) throws DtypeMismatchError naming it.
 void read_dataset_raw_as(
     const File& file, const std::string& path, Dtype dtype, void* out, const Shape& expected_shape);
 
