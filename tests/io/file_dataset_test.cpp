@@ -177,3 +177,12 @@ BOOST_AUTO_TEST_CASE(moved_file_keeps_the_handle_and_the_source_is_closed) {
   second.close();
   BOOST_TEST(!second.is_open());
 }
+
+BOOST_FIXTURE_TEST_CASE(conversion_refuses_float64_beyond_the_float32_range, WriterFixture) {
+  const double huge = 1e300;
+  io::write_dataset(file(), "huge", &huge, {});
+  BOOST_CHECK_THROW(io::read_dataset_as<float>(file(), "huge"), io::DtypeMismatchError);
+  const std::int64_t large = std::int64_t{1} << 40;
+  io::write_dataset(file(), "large", &large, {});
+  BOOST_CHECK_THROW(io::read_dataset_as<std::int32_t>(file(), "large"), io::DtypeMismatchError);
+}

@@ -122,8 +122,8 @@ void read_dataset_raw(const File& file,
 
 // As read_dataset_raw, but any stored integer or floating type is converted to dtype.
 // Floating values are truncated toward zero into integers; float64 rounds to float32;
-// integers beyond 2^24 (2^53) round into float32 (float64). A value an integer dtype
-// cannot hold (out of range, NaN, infinity) throws DtypeMismatchError naming it.
+// integers beyond 2^24 (2^53) round into float32 (float64). A value the target cannot
+// hold (out of its range; NaN or infinity into an integer) throws DtypeMismatchError.
 void read_dataset_raw_as(
     const File& file, const std::string& path, Dtype dtype, void* out, const Shape& expected_shape);
 
