@@ -122,6 +122,13 @@ IterationControl::IterationControl(std::string solver,
   inconsistent_ = !options_.project_rhs && removed_null_norm_ > tolerance_;
 }
 
+IterationControl::IterationControl(std::string solver,
+                                   const LinearSystem& system,
+                                   const Vector& b,
+                                   const SolveOptions& options,
+                                   double setup_seconds)
+    : IterationControl(std::move(solver), system, b, b, options, setup_seconds) {}
+
 double IterationControl::true_residual_norm(const Vector& x) const {
   // r = b - A x
   Vector residual = rule_uses_projection_ ? projected_rhs_ : b_;
@@ -144,6 +151,15 @@ std::optional<TerminationReason> IterationControl::start(double initial_residual
   if (!std::isfinite(initial_residual_norm)) return TerminationReason::kDiverged;
   if (options_.max_iterations == 0) return TerminationReason::kMaxIterations;
   return std::nullopt;
+}
+
+std::optional<TerminationReason> IterationControl::start(double initial_residual_norm,
+                                                         const Vector& x) {
+  auto stop = start(initial_residual_norm);
+  if (stop == TerminationReason::kConverged && !meets_tolerance(true_residual_norm(x))) {
+    return std::nullopt;
+  }
+  return stop;
 }
 
 void IterationControl::record(int iteration, double residual_norm) {

@@ -58,6 +58,13 @@ class IterationControl {
                    const SolveOptions& options,
                    double setup_seconds = 0.0);
 
+  // The same without checking x (the caller checks it, or x is built by the solver).
+  IterationControl(std::string solver,
+                   const LinearSystem& system,
+                   const Vector& b,
+                   const SolveOptions& options,
+                   double setup_seconds = 0.0);
+
   // True when ||b|| = 0 (after projection): x = 0 is the answer.
   bool zero_rhs() const { return rhs_norm_ == 0.0; }
   // True when b's null-space component alone exceeds the tolerance (project_rhs off).
@@ -77,6 +84,10 @@ class IterationControl {
   // Records ||r_0|| = ||b - A x0||. Returns kConverged when it meets the rule, kDiverged
   // when it is not finite, kMaxIterations when max_iterations is 0, else nothing.
   std::optional<TerminationReason> start(double initial_residual_norm);
+
+  // As start(initial_residual_norm), but kConverged only when ||b - A x|| also meets the
+  // rule (initial_residual_norm may be that of a projected residual).
+  std::optional<TerminationReason> start(double initial_residual_norm, const Vector& x);
 
   // Records ||r_k|| after iteration k >= 1 and logs it at debug. Returns the reason to
   // stop other than convergence (diverged, max iterations, stalled), or nothing: the
