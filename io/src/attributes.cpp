@@ -218,13 +218,6 @@ void write_attribute(File& file,
 void write_attribute(File& file,
                      const std::string& object_path,
                      const std::string& name,
-                     int value) {
-  write_attribute(file, object_path, name, static_cast<std::int64_t>(value));
-}
-
-void write_attribute(File& file,
-                     const std::string& object_path,
-                     const std::string& name,
                      const std::string& value,
                      StringStorage storage) {
   const auto lock = detail::lock_hdf5();

@@ -134,6 +134,18 @@ BOOST_FIXTURE_TEST_CASE(attributes_are_replaced_and_created_on_new_groups, Write
              boost::test_tools::per_element());
 }
 
+BOOST_FIXTURE_TEST_CASE(integer_attributes_of_any_width_are_stored_as_int64, WriterFixture) {
+  io::write_attribute(file(), "/", "count", std::size_t{7});
+  io::write_attribute(file(), "/", "big", 5000000000LL);
+  io::write_attribute(file(), "/", "small", std::int8_t{-3});
+  BOOST_TEST(io::read_attribute<std::int64_t>(file(), "/", "count") == 7);
+  BOOST_TEST(io::read_attribute<std::int64_t>(file(), "/", "big") == 5000000000LL);
+  BOOST_TEST(io::read_attribute<int>(file(), "/", "small") == -3);
+  BOOST_CHECK_THROW(io::read_attribute<int>(file(), "/", "big"), io::DtypeMismatchError);
+  BOOST_CHECK_THROW(io::write_attribute(file(), "/", "huge", ~std::uint64_t{0}),
+                    deepnum::InvalidArgumentError);
+}
+
 BOOST_FIXTURE_TEST_CASE(writes_from_several_threads_are_serialized_safely, WriterFixture) {
   // HDF5 here is not thread-safe by itself; the layer's lock must make this work.
   constexpr int kThreads = 4;

@@ -15,7 +15,9 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "deepnum/io/errors.hpp"
@@ -40,10 +42,6 @@ void write_attribute(File& file,
 void write_attribute(File& file,
                      const std::string& object_path,
                      const std::string& name,
-                     int value);
-void write_attribute(File& file,
-                     const std::string& object_path,
-                     const std::string& name,
                      const std::string& value,
                      StringStorage storage = StringStorage::kVariableLength);
 void write_attribute(File& file,
@@ -59,6 +57,30 @@ void write_attribute(File& file,
                      const std::string& object_path,
                      const std::string& name,
                      const std::vector<std::int64_t>& values);
+
+// Any other integer type (int, long long, std::size_t, ...) is stored as int64; an
+// unsigned value above 2^63 - 1 throws InvalidArgumentError. A bool must be cast first.
+template <class Integer,
+          std::enable_if_t<std::is_integral_v<Integer> && !std::is_same_v<Integer, bool> &&
+                               !std::is_same_v<Integer, std::int64_t>,
+                           int> = 0>
+void write_attribute(File& file,
+                     const std::string& object_path,
+                     const std::string& name,
+                     Integer value) {
+  if constexpr (std::is_unsigned_v<Integer> && sizeof(Integer) >= sizeof(std::int64_t)) {
+    require<InvalidArgumentError>(
+        value <= static_cast<Integer>(std::numeric_limits<std::int64_t>::max()),
+        "attribute '",
+        name,
+        "' of '",
+        object_path,
+        "': ",
+        value,
+        " does not fit into int64");
+  }
+  write_attribute(file, object_path, name, static_cast<std::int64_t>(value));
+}
 
 // True when object_path exists and carries an attribute called name.
 bool has_attribute(const File& file, const std::string& object_path, const std::string& name);
