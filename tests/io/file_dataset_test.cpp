@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <thread>
 
 #include "deepnum/io/attributes.hpp"
@@ -197,4 +198,19 @@ BOOST_FIXTURE_TEST_CASE(conversion_refuses_float64_beyond_the_float32_range, Wri
   const std::int64_t large = std::int64_t{1} << 40;
   io::write_dataset(file(), "large", &large, {});
   BOOST_CHECK_THROW(io::read_dataset_as<std::int32_t>(file(), "large"), io::DtypeMismatchError);
+}
+
+BOOST_AUTO_TEST_CASE(two_read_handles_on_one_file_close_independently) {
+  io_test::ScratchFolder folder;
+  const std::string path = folder.file("shared.h5");
+  {
+    io::AtomicFileWriter writer(path);
+    const double value = 4.5;
+    io::write_dataset(writer.file(), "x", &value, {});
+    writer.commit();
+  }
+  auto first = std::make_unique<io::File>(io::File::open_read(path));
+  const io::File second = io::File::open_read(path);
+  first.reset();
+  BOOST_TEST(io::read_dataset<double>(second, "x").values.front() == 4.5);
 }
