@@ -151,6 +151,30 @@ GridGeometry read_grid_geometry(const File& file, const std::string& group_path)
   return geometry;
 }
 
+void detail::ensure_grid_geometry(File& file,
+                                  const std::string& group_path,
+                                  const GridGeometry& geometry) {
+  const auto lock = detail::lock_hdf5();
+  if (!has_attribute(file, group_path, "dimension")) {
+    write_grid_geometry(file, group_path, geometry);
+    return;
+  }
+  const GridGeometry stored = read_grid_geometry(file, group_path);
+  // Only the axes in use count: spacing and origin along z mean nothing in 2D.
+  bool same = stored.dimension == geometry.dimension && stored.cells == geometry.cells;
+  for (int axis = 0; same && axis < geometry.dimension; ++axis) {
+    const auto a = static_cast<std::size_t>(axis);
+    same = stored.spacing[a] == geometry.spacing[a] && stored.origin[a] == geometry.origin[a];
+  }
+  if (!same) {
+    throw ShapeMismatchError(
+        "grid group " + describe(file, group_path) + " holds a " + describe_geometry(stored) +
+        ", spacing " + list_text(stored.spacing) + ", origin " + list_text(stored.origin) +
+        "; the field to write is on a " + describe_geometry(geometry) + ", spacing " +
+        list_text(geometry.spacing) + ", origin " + list_text(geometry.origin));
+  }
+}
+
 void detail::require_grid_shape(const File& file,
                                 const std::string& dataset_path,
                                 const Shape& expected,

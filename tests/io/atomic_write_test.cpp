@@ -175,6 +175,15 @@ BOOST_AUTO_TEST_CASE(update_mode_on_a_missing_target_starts_an_empty_file) {
   BOOST_TEST(std::filesystem::exists(path));
 }
 
+BOOST_AUTO_TEST_CASE(update_mode_on_a_non_hdf5_target_throws_and_leaves_nothing_behind) {
+  io_test::ScratchFolder folder;
+  const std::string path = folder.file("notes.h5");
+  io_test::write_bytes(path, "plain text");
+  BOOST_CHECK_THROW(io::AtomicFileWriter(path, io::WriteMode::kUpdate), io::CorruptFileError);
+  BOOST_TEST(io_test::read_bytes(path) == "plain text");
+  BOOST_TEST(temporary_files(folder).empty());
+}
+
 BOOST_AUTO_TEST_CASE(writer_into_a_missing_folder_throws_file_not_found) {
   io_test::ScratchFolder folder;
   BOOST_CHECK_THROW(io::AtomicFileWriter(folder.file("absent/x.h5")), io::FileNotFoundError);

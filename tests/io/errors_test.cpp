@@ -160,6 +160,26 @@ BOOST_AUTO_TEST_CASE(grid_field_not_matching_the_geometry_names_both) {
   BOOST_TEST(contains(message, "found (4, 3, 2)"));
 }
 
+BOOST_AUTO_TEST_CASE(field_on_another_grid_than_its_group_is_refused_naming_both) {
+  io_test::ScratchFolder folder;
+  io::AtomicFileWriter writer(folder.file("grid.h5"));
+  io::GridGeometry geometry;
+  geometry.cells = {4, 3, 2};
+  const std::vector<double> values(24, 0.0);
+  io::write_grid_field(writer.file(), "frame", "pressure", values.data(), geometry);
+  io::GridGeometry other = geometry;
+  other.cells = {2, 3, 4};
+  const auto write = [&] {
+    io::write_grid_field(writer.file(), "frame", "density", values.data(), other);
+  };
+  BOOST_CHECK_THROW(write(), io::ShapeMismatchError);
+  const auto message = message_of<io::ShapeMismatchError>(write);
+  BOOST_TEST(contains(message, "'/frame'"));
+  BOOST_TEST(contains(message, "holds a 3D grid of 4 x 3 x 2 cells"));
+  BOOST_TEST(contains(message, "on a 3D grid of 2 x 3 x 4 cells"));
+  BOOST_TEST(!writer.file().exists("frame/density"));
+}
+
 BOOST_AUTO_TEST_CASE(slab_outside_the_dataset_throws_shape_mismatch_with_the_bounds) {
   io_test::ScratchFolder folder;
   const io::File file = io::File::open_read(write_sample(folder));

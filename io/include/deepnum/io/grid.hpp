@@ -51,6 +51,10 @@ void write_grid_geometry(File& file, const std::string& group_path, const GridGe
 GridGeometry read_grid_geometry(const File& file, const std::string& group_path);
 
 namespace detail {
+// Writes the geometry on a group that has none; for a group that has one, throws
+// ShapeMismatchError unless it equals geometry (fields of one group share one grid).
+void ensure_grid_geometry(File& file, const std::string& group_path, const GridGeometry& geometry);
+
 // Throws ShapeMismatchError unless the dataset group/name has the expected shape,
 // naming both shapes and the geometry.
 void require_grid_shape(const File& file,
@@ -60,7 +64,8 @@ void require_grid_shape(const File& file,
 }  // namespace detail
 
 // Writes a scalar field of geometry.cell_count() values (x fastest) as group/name.
-// Writes the geometry attributes too, so a group is complete after its first field.
+// Writes the geometry attributes too, so a group is complete after its first field; a
+// group whose stored geometry differs throws ShapeMismatchError.
 template <class T>
 void write_grid_field(File& file,
                       const std::string& group_path,
@@ -69,7 +74,7 @@ void write_grid_field(File& file,
                       const GridGeometry& geometry,
                       const WriteOptions& options = {}) {
   geometry.validate();
-  write_grid_geometry(file, group_path, geometry);
+  detail::ensure_grid_geometry(file, group_path, geometry);
   write_dataset<T>(file, group_path + "/" + name, values, geometry.field_shape(), options);
 }
 
@@ -82,7 +87,7 @@ void write_grid_vector_field(File& file,
                              const GridGeometry& geometry,
                              const WriteOptions& options = {}) {
   geometry.validate();
-  write_grid_geometry(file, group_path, geometry);
+  detail::ensure_grid_geometry(file, group_path, geometry);
   write_dataset<T>(file, group_path + "/" + name, values, geometry.vector_field_shape(), options);
 }
 
