@@ -312,8 +312,9 @@ def check_xdmf(xdmf_path, h5_path):
                 precision = int(item.get("Precision"))
                 assert precision == dataset.dtype.itemsize, (path, precision)
                 seen.add(attribute.get("Name"))
+            grid_shape = tuple(reversed(cells))
             fields = {name for name, d in group.items()
-                      if isinstance(d, h5py.Dataset) and d.shape[:dimension] == tuple(reversed(cells))}
+                      if isinstance(d, h5py.Dataset) and d.shape[:dimension] == grid_shape}
             assert seen == fields, (seen, fields)
     assert times == sorted(times), times
     print(f"xdmf ok: {len(grids)} grids, times {times}")
