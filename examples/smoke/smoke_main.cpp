@@ -74,22 +74,15 @@ int run(const DriverOptions& options) {
 
   ProgressReporter progress("smoke " + options.scene_name, options.frames);
   double solve_seconds = 0.0;
+  double setup_seconds = 0.0;
   long long iterations = 0;
   int unconverged = 0;
   for (int frame = 1; frame <= options.frames; ++frame) {
     const smoke::StepSummary step = simulation.step(*solver, options.solve);
     const linear::SolveSummary& solve = step.projection.solve;
-    log::info(
-        "frame {} t {:.4f} dt {:.4f}: {}, max|div u| {:.2e} 1/s (before {:.2e}), "
-        "step {:.3f} s",
-        frame,
-        step.time,
-        step.dt,
-        solve.brief(),
-        step.projection.max_divergence,
-        step.projection.max_divergence_before,
-        step.step_seconds);
-    solve_seconds += solve.solve_seconds + solve.setup_seconds;
+    log::info("frame {}: {}", frame, step.brief());
+    solve_seconds += solve.solve_seconds;
+    if (step.projection.solver_set_up) setup_seconds += solve.setup_seconds;
     iterations += solve.iterations;
     if (!solve.converged()) ++unconverged;
     if (output) output->write(simulation, step);
@@ -97,13 +90,15 @@ int run(const DriverOptions& options) {
   }
   if (output) output->finish();
 
-  log::info("{} frames in {}: {} solver, {:.1f} iterations and {:.3f} s per solve{}",
-            options.frames,
-            format_duration(progress.elapsed_seconds()),
-            options.solver,
-            options.frames > 0 ? static_cast<double>(iterations) / options.frames : 0.0,
-            options.frames > 0 ? solve_seconds / options.frames : 0.0,
-            unconverged > 0 ? fmt::format(", {} solves did not converge", unconverged) : "");
+  log::info(
+      "{} frames in {}: {} solver, {:.1f} iterations and {:.3f} s per solve, setup {:.3f} s{}",
+      options.frames,
+      format_duration(progress.elapsed_seconds()),
+      options.solver,
+      static_cast<double>(iterations) / options.frames,
+      solve_seconds / options.frames,
+      setup_seconds,
+      unconverged > 0 ? fmt::format(", {} solves did not converge", unconverged) : "");
   return unconverged > 0 ? 2 : 0;
 }
 

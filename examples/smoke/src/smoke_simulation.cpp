@@ -114,13 +114,24 @@ std::array<int, 3> SmokeScene::cells() const {
 }
 
 std::string StepSummary::brief() const {
+  const linear::SolveSummary& solve = projection.solve;
+  const std::string outcome =
+      solve.converged()
+          ? fmt::format("converged in {} iterations", solve.iterations)
+          : fmt::format(
+                "{} after {} iterations", linear::to_string(solve.reason), solve.iterations);
+  const std::string setup =
+      projection.solver_set_up ? fmt::format(" + setup {:.3f} s", solve.setup_seconds) : "";
   return fmt::format(
-      "step {} t {:.4g} dt {:.3g}: {}, max|div u| {:.2e} (before {:.2e}), "
-      "max|u| {:.3g}, {:.3f} s",
-      step,
+      "t {:.4f} dt {:.4f}: {} {}, relres {:.2g}, solve {:.3f} s{}, "
+      "max|div u| {:.2e} 1/s (before {:.2e}), max|u| {:.3g} m/s, step {:.3f} s",
       time,
       dt,
-      projection.solve.brief(),
+      solve.solver,
+      outcome,
+      solve.relative_residual(),
+      solve.solve_seconds,
+      setup,
       projection.max_divergence,
       projection.max_divergence_before,
       max_speed,
@@ -461,7 +472,7 @@ StepSummary SmokeSimulation::step(linear::LinearSolver& solver,
   summary.dt = dt;
   summary.max_speed = velocity_.max_abs();
   summary.step_seconds = step_watch.seconds();
-  log::debug("smoke {}", summary.brief());
+  log::debug("smoke step {}: {}", summary.step, summary.brief());
   return summary;
 }
 

@@ -98,7 +98,9 @@ struct StepSummary {
   double advection_seconds = 0.0;
   double step_seconds = 0.0;
 
-  // "step 3 t 0.12 dt 0.04: cg: converged in ..., max|div u| 1.2e-09 (before 3.4e+00)"
+  // "t 0.1200 dt 0.0400: cg converged in 80 iterations, relres 9e-07, solve 0.120 s,
+  //  max|div u| 1.2e-06 1/s (before 3.4e+00), max|u| 0.2 m/s, step 0.150 s"; the
+  //  solver's setup time is added when this step set the solver up.
   std::string brief() const;
 };
 
