@@ -102,26 +102,33 @@ std::string factorize(SparseMatrix& L, double shift, double pivot_floor) {
 
 void IncompleteCholeskyFactor::apply(const Vector& r, Vector& z) const {
   const int n = static_cast<int>(lower.rows());
-  const int* offsets = lower.outerIndexPtr();
-  const int* columns = lower.innerIndexPtr();
-  const double* values = lower.valuePtr();
   z.resize(n);
 
-  // L y = r (forward), y stored in z.
+  // L y = r, forward, row by row (y kept in z):
+  //   y_i = (r_i - sum_{k < i} L(i, k) y_k) / L(i, i)
+  const int* lower_offsets = lower.outerIndexPtr();
+  const int* lower_columns = lower.innerIndexPtr();
+  const double* lower_values = lower.valuePtr();
   for (int i = 0; i < n; ++i) {
     double sum = r[i];
-    const int diagonal_entry = offsets[i + 1] - 1;
-    for (int entry = offsets[i]; entry < diagonal_entry; ++entry)
-      sum -= values[entry] * z[columns[entry]];
-    z[i] = sum / values[diagonal_entry];
+    const int diagonal_entry = lower_offsets[i + 1] - 1;
+    for (int k = lower_offsets[i]; k < diagonal_entry; ++k) {
+      sum -= lower_values[k] * z[lower_columns[k]];
+    }
+    z[i] = sum * inverse_diagonal[i];
   }
-  // L^T z = y (backward), by columns of L^T = rows of L.
+
+  // L^T z = y, backward, by the rows of L^T:
+  //   z_i = (y_i - sum_{j > i} L(j, i) z_j) / L(i, i)
+  const int* upper_offsets = upper.outerIndexPtr();
+  const int* upper_columns = upper.innerIndexPtr();
+  const double* upper_values = upper.valuePtr();
   for (int i = n - 1; i >= 0; --i) {
-    const int diagonal_entry = offsets[i + 1] - 1;
-    z[i] /= values[diagonal_entry];
-    const double zi = z[i];
-    for (int entry = offsets[i]; entry < diagonal_entry; ++entry)
-      z[columns[entry]] -= values[entry] * zi;
+    double sum = z[i];
+    for (int k = upper_offsets[i] + 1; k < upper_offsets[i + 1]; ++k) {
+      sum -= upper_values[k] * z[upper_columns[k]];
+    }
+    z[i] = sum * inverse_diagonal[i];
   }
 }
 
@@ -141,6 +148,12 @@ IncompleteCholeskyFactor incomplete_cholesky(const SparseMatrix& matrix) {
     factor.failure = factorize(factor.lower, shift, IncompleteCholeskySolver::kPivotFloor);
     if (factor.failure.empty()) {
       factor.succeeded = true;
+      factor.upper = factor.lower.transpose();  // CSR of L^T, each row's diagonal first
+      factor.inverse_diagonal.resize(lower.rows());
+      for (Eigen::Index i = 0; i < lower.rows(); ++i) {
+        factor.inverse_diagonal[i] =
+            1.0 / factor.lower.valuePtr()[factor.lower.outerIndexPtr()[i + 1] - 1];
+      }
       if (shift > 0) {
         log::info(
             "incomplete_cholesky: factorized A + {:g} diag(A) after {} attempts", shift, attempt);

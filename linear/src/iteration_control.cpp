@@ -210,11 +210,7 @@ SolveSummary IterationControl::finish(TerminationReason reason,
   summary.message = message_for(reason, iterations, summary.final_residual_norm);
   if (!detail.empty()) summary.message += "; " + detail;
 
-  if (summary.converged()) {
-    log::info("{} ({})", summary.brief(), summary.message);
-  } else {
-    log::warn("{} ({})", summary.brief(), summary.message);
-  }
+  log::info("{} ({})", summary.brief(), summary.message);
   return summary;
 }
 

@@ -134,32 +134,57 @@ void fill_rows(const FlagGrid& grid,
   }
 }
 
-// Labels face-connected fluid components by depth-first search over A's off-diagonals.
+// Root of i's tree with path halving; roots are the smallest unknown of their tree.
+int find_root(std::vector<int>& parent, int i) {
+  while (parent[static_cast<std::size_t>(i)] != i) {
+    const auto index = static_cast<std::size_t>(i);
+    parent[index] = parent[static_cast<std::size_t>(parent[index])];
+    i = parent[index];
+  }
+  return i;
+}
+
+// Labels face-connected fluid components with a union-find over A's lower off-diagonals
+// (one streaming pass over the rows, cache friendly where a graph search is not). A
+// component's label follows the order of its smallest unknown.
 void label_components(const std::vector<bool>& touches_air, PressureSystem& pressure) {
   const SparseMatrix& A = pressure.system.matrix;
-  const auto n = static_cast<std::size_t>(A.rows());
-  pressure.component_of_unknown.assign(n, -1);
-  pressure.component_has_air.clear();
-  pressure.component_count = 0;
-  std::vector<int> stack;
-  for (std::size_t seed = 0; seed < n; ++seed) {
-    if (pressure.component_of_unknown[seed] >= 0) continue;
-    const int component = pressure.component_count++;
-    bool has_air = false;
-    pressure.component_of_unknown[seed] = component;
-    stack.push_back(static_cast<int>(seed));
-    while (!stack.empty()) {
-      const int row = stack.back();
-      stack.pop_back();
-      has_air = has_air || touches_air[static_cast<std::size_t>(row)];
-      for (int k = A.outerIndexPtr()[row]; k < A.outerIndexPtr()[row + 1]; ++k) {
-        const int column = A.innerIndexPtr()[k];
-        if (pressure.component_of_unknown[static_cast<std::size_t>(column)] >= 0) continue;
-        pressure.component_of_unknown[static_cast<std::size_t>(column)] = component;
-        stack.push_back(column);
+  const int n = static_cast<int>(A.rows());
+  std::vector<int> parent(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) parent[static_cast<std::size_t>(i)] = i;
+  for (int i = 0; i < n; ++i) {
+    for (int k = A.outerIndexPtr()[i]; k < A.outerIndexPtr()[i + 1]; ++k) {
+      const int j = A.innerIndexPtr()[k];
+      if (j >= i) break;  // rows are sorted: the lower part comes first
+      const int root_i = find_root(parent, i);
+      const int root_j = find_root(parent, j);
+      // Link the larger root below the smaller one.
+      if (root_i < root_j) {
+        parent[static_cast<std::size_t>(root_j)] = root_i;
+      } else if (root_j < root_i) {
+        parent[static_cast<std::size_t>(root_i)] = root_j;
       }
     }
-    pressure.component_has_air.push_back(has_air);
+  }
+
+  pressure.component_of_unknown.assign(static_cast<std::size_t>(n), -1);
+  pressure.component_has_air.clear();
+  pressure.component_count = 0;
+  for (int i = 0; i < n; ++i) {
+    const auto index = static_cast<std::size_t>(i);
+    const int root = find_root(parent, i);
+    // A root is visited before every other member of its tree.
+    if (root == i) {
+      pressure.component_of_unknown[index] = pressure.component_count++;
+      pressure.component_has_air.push_back(false);
+    } else {
+      pressure.component_of_unknown[index] =
+          pressure.component_of_unknown[static_cast<std::size_t>(root)];
+    }
+    if (touches_air[index]) {
+      pressure.component_has_air[static_cast<std::size_t>(pressure.component_of_unknown[index])] =
+          true;
+    }
   }
 }
 

@@ -198,6 +198,23 @@ BOOST_AUTO_TEST_CASE(hitting_max_iterations_carries_petsc_reason_name) {
              1e-12 * b.norm());
 }
 
+BOOST_AUTO_TEST_CASE(a_stalled_petsc_solve_says_so) {
+  // The null space is withheld, so b's inconsistent part stays in every residual.
+  const PressureSystem pressure = assemble_pressure_system(FlagGrid(2, {8, 8, 1}, 1.0));
+  const LinearSystem hidden{pressure.system.matrix, {}};
+  const Vector b = linear_test::apply(pressure.system.matrix, linear_test::random_vector(18, 64)) +
+                   0.5 * pressure.system.null_space[0];
+  auto solver = make_solver("petsc");
+  Vector x;
+  SolveOptions options;
+  options.stall_window = 20;
+  options.max_iterations = 5000;
+  const SolveSummary summary = solve_with(*solver, hidden, b, x, options);
+  BOOST_TEST(summary.reason == TerminationReason::kStalled, summary.message);
+  BOOST_TEST(summary.iterations < 5000);
+  BOOST_TEST(contains(summary.message, "stall_window"), summary.message);
+}
+
 BOOST_AUTO_TEST_CASE(mismatched_sizes_are_rejected_by_the_petsc_solver) {
   const PressureSystem pressure = assemble_pressure_system(FlagGrid(2, {4, 4, 1}, 1.0));
   auto solver = make_solver("petsc-hypre");

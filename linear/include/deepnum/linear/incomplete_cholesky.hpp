@@ -18,11 +18,14 @@
 
 namespace deepnum::linear {
 
-// The incomplete factor, row-wise: row i holds L(i, j) for j <= i, the diagonal last.
+// The incomplete factor, row-wise: row i of `lower` holds L(i, j) for j <= i, the
+// diagonal last; `upper` is L^T in CSR (diagonal first), for the backward substitution.
 struct IncompleteCholeskyFactor {
-  SparseMatrix lower;  // L in CSR
-  double shift = 0.0;  // alpha of A + alpha diag(A) that was factorized
-  int attempts = 0;    // factorizations tried (1 without a shift)
+  SparseMatrix lower;       // L in CSR
+  SparseMatrix upper;       // L^T in CSR
+  Vector inverse_diagonal;  // 1 / L(i, i)
+  double shift = 0.0;       // alpha of A + alpha diag(A) that was factorized
+  int attempts = 0;         // factorizations tried (1 without a shift)
   bool succeeded = false;
   std::string failure;  // why the last attempt failed (pivot, row, value)
 
