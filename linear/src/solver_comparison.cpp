@@ -1,0 +1,154 @@
+#include "deepnum/linear/solver_comparison.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "deepnum/core/error.hpp"
+#include "deepnum/core/timing.hpp"
+#include "deepnum/linear/solver_factory.hpp"
+
+namespace deepnum::linear {
+
+SolverComparison::SolverComparison(const std::vector<std::string>& solver_names) {
+  for (const std::string& name : solver_names) add_solver(make_solver(name));
+}
+
+void SolverComparison::add_solver(std::unique_ptr<LinearSolver> solver) {
+  require<InvalidArgumentError>(solver != nullptr, "SolverComparison: null solver");
+  solvers_.push_back(std::move(solver));
+  pending_setup_seconds_.push_back(0.0);
+}
+
+void SolverComparison::set_system(const LinearSystem& system) {
+  require<InvalidArgumentError>(!solvers_.empty(), "SolverComparison: no solver to compare");
+  for (std::size_t i = 0; i < solvers_.size(); ++i) {
+    Stopwatch setup;
+    solvers_[i]->setup(system);
+    pending_setup_seconds_[i] = setup.seconds();
+  }
+}
+
+std::vector<SolverRecord> SolverComparison::solve(const Vector& b,
+                                                  const SolveOptions& options,
+                                                  const std::string& scene,
+                                                  int grid_size,
+                                                  int frame) {
+  std::vector<SolverRecord> made;
+  for (std::size_t i = 0; i < solvers_.size(); ++i) {
+    Vector x = Vector::Zero(b.size());
+    SolverRecord record{scene, grid_size, frame, options.rtol, solvers_[i]->solve(b, x, options)};
+    // Setup is paid once per matrix: charge it to the first solve that follows it.
+    record.summary.setup_seconds = pending_setup_seconds_[i];
+    pending_setup_seconds_[i] = 0.0;
+    made.push_back(record);
+    records_.push_back(std::move(record));
+  }
+  return made;
+}
+
+namespace {
+
+struct SolverTotals {
+  int solves = 0;
+  int converged = 0;
+  long long iterations = 0;
+  int max_iterations = 0;
+  double setup_seconds = 0.0;
+  double solve_seconds = 0.0;
+  double worst_relres = 0.0;
+};
+
+std::string json_number(double value) {
+  if (!std::isfinite(value)) return "null";
+  return fmt::format("{:.9g}", value);
+}
+
+}  // namespace
+
+std::string format_solver_table(const std::vector<SolverRecord>& records) {
+  std::vector<std::string> order;
+  std::map<std::string, SolverTotals> totals;
+  for (const SolverRecord& record : records) {
+    const SolveSummary& summary = record.summary;
+    if (totals.find(summary.solver) == totals.end()) order.push_back(summary.solver);
+    SolverTotals& row = totals[summary.solver];
+    ++row.solves;
+    row.converged += summary.converged() ? 1 : 0;
+    row.iterations += summary.iterations;
+    row.max_iterations = std::max(row.max_iterations, summary.iterations);
+    row.setup_seconds += summary.setup_seconds;
+    row.solve_seconds += summary.solve_seconds;
+    row.worst_relres = std::max(row.worst_relres, summary.relative_residual());
+  }
+
+  std::string table = fmt::format("{:<14} {:>6} {:>9} {:>10} {:>8} {:>10} {:>11} {:>10} {:>10}\n",
+                                  "solver",
+                                  "solves",
+                                  "converged",
+                                  "mean iters",
+                                  "max its",
+                                  "setup s",
+                                  "mean solve s",
+                                  "s/iter",
+                                  "max relres");
+  for (const std::string& name : order) {
+    const SolverTotals& row = totals[name];
+    const double per_iteration =
+        row.iterations > 0 ? row.solve_seconds / static_cast<double>(row.iterations) : 0.0;
+    table +=
+        fmt::format("{:<14} {:>6} {:>9} {:>10.1f} {:>8} {:>10.4f} {:>11.4f} {:>10.2e} {:>10.2e}\n",
+                    name,
+                    row.solves,
+                    row.converged,
+                    static_cast<double>(row.iterations) / row.solves,
+                    row.max_iterations,
+                    row.setup_seconds,
+                    row.solve_seconds / row.solves,
+                    per_iteration,
+                    row.worst_relres);
+  }
+  return table;
+}
+
+std::string records_to_json(const std::vector<SolverRecord>& records, bool with_history) {
+  std::string json = "[\n";
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    const SolverRecord& record = records[i];
+    const SolveSummary& summary = record.summary;
+    const double per_iteration =
+        summary.iterations > 0 ? summary.solve_seconds / summary.iterations : 0.0;
+    json += fmt::format(
+        "  {{\"scene\": \"{}\", \"n\": {}, \"frame\": {}, \"solver\": \"{}\", \"rtol\": {}, "
+        "\"iterations\": {}, \"seconds\": {}, \"setup_seconds\": {}, "
+        "\"seconds_per_iteration\": {}, \"converged\": {}, \"relres\": {}, \"reason\": \"{}\", "
+        "\"fallback_steps\": {}, \"network_seconds\": {}",
+        record.scene,
+        record.grid_size,
+        record.frame,
+        summary.solver,
+        json_number(record.rtol),
+        summary.iterations,
+        json_number(summary.solve_seconds),
+        json_number(summary.setup_seconds),
+        json_number(per_iteration),
+        summary.converged() ? "true" : "false",
+        json_number(summary.relative_residual()),
+        to_string(summary.reason),
+        summary.fallback_steps,
+        json_number(summary.preconditioner_seconds));
+    if (with_history) {
+      json += ", \"residual_history\": [";
+      for (std::size_t k = 0; k < summary.residual_norms.size(); ++k) {
+        json += (k ? ", " : "") + json_number(summary.residual_norms[k]);
+      }
+      json += "]";
+    }
+    json += i + 1 < records.size() ? "},\n" : "}\n";
+  }
+  return json + "]\n";
+}
+
+}  // namespace deepnum::linear

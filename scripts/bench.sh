@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Benchmarks. Usage: scripts/bench.sh linear
+#
+# linear: every solver on the pressure systems of the plume and bunny smoke scenes at 64^3
+# and 128^3, several frames each, at rtol 1e-6, on this machine in one run. Writes
+# benchmarks/results/linear.json (one record per solve), linear.md (table) and
+# linear_convergence.png (relative residual against iteration).
+# Environment: DEEPNUM_BENCH_SIZES (default "64 128"), DEEPNUM_BENCH_FRAMES (default 12),
+# DEEPNUM_BENCH_EVERY (solve with every solver every this many frames, default 4).
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+what=${1:-}
+if [[ "$what" != "linear" ]]; then
+  echo "usage: scripts/bench.sh linear" >&2
+  exit 2
+fi
+
+"$root/scripts/install_dependencies.sh" bench
+DEEPNUM_BUILD_DIR=$root/build "$root/scripts/build.sh"
+
+results=$root/benchmarks/results
+raw=$results/raw
+mkdir -p "$raw"
+sizes=${DEEPNUM_BENCH_SIZES:-64 128}
+frames=${DEEPNUM_BENCH_FRAMES:-12}
+every=${DEEPNUM_BENCH_EVERY:-4}
+solvers=cg,icpcg,petsc-icc,petsc-gamg,petsc-hypre
+
+raw_files=()
+for scene in plume bunny; do
+  for n in $sizes; do
+    out=$raw/linear_${scene}_${n}.json
+    echo "== $scene at ${n}^3: $frames frames, every solver on every ${every}th frame"
+    "$root/build/examples/smoke/deepnum_smoke" --scene "$scene" --n "$n" --frames "$frames" \
+      --solver petsc-gamg --rtol 1e-6 --compare-solvers "$solvers" --compare-every "$every" \
+      --compare-rtol 1e-6 --records "$out"
+    raw_files+=("$out")
+  done
+done
+
+/usr/bin/python3 "$root/benchmarks/linear/summarize_linear.py" "$results" "${raw_files[@]}"
+echo "wrote $results/linear.json, linear.md and linear_convergence.png"
