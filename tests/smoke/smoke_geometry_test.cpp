@@ -253,6 +253,35 @@ BOOST_AUTO_TEST_CASE(voxelized_convex_polyhedra_match_the_face_plane_test) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(meshes_reaching_beyond_the_frame_are_cut_at_its_border) {
+  // A cube of half edge 0.3 (in a unit frame of 20 cells) centred on the frame's corner
+  // (0, 0.5, 1): inside are the cells with x < 0.3, |y - 0.5| < 0.3 and z > 0.7.
+  const smoke::GridFrame frame = unit_cube_frame(20);
+  const smoke::TriangleMesh cube =
+      transformed(make_cube(), Eigen::Matrix3d::Identity(), 0.3, Eigen::Vector3d(0, 0.5, 1));
+  smoke::VoxelizeSummary summary;
+  const std::vector<std::uint8_t> inside = smoke::voxelize(cube, frame, &summary);
+  std::int64_t mismatches = 0;
+  for (int k = 0; k < 20; ++k) {
+    for (int j = 0; j < 20; ++j) {
+      for (int i = 0; i < 20; ++i) {
+        const Eigen::Vector3d centre = frame.cell_centre(i, j, k);
+        const bool expected =
+            centre.x() < 0.3 && std::abs(centre.y() - 0.5) < 0.3 && centre.z() > 0.7;
+        if (expected != (inside[i + 20 * (j + 20 * k)] != 0)) ++mismatches;
+      }
+    }
+  }
+  BOOST_TEST(mismatches == 0);
+  BOOST_TEST(summary.inside_cells == 6 * 12 * 6);
+
+  // A mesh far outside the frame, with coordinates beyond int range, marks nothing.
+  const smoke::TriangleMesh far_away =
+      transformed(make_cube(), Eigen::Matrix3d::Identity(), 1e3, Eigen::Vector3d(1e15, -1e15, 0));
+  smoke::voxelize(far_away, frame, &summary);
+  BOOST_TEST(summary.inside_cells == 0);
+}
+
 BOOST_AUTO_TEST_CASE(rays_through_mesh_vertices_and_edges_cross_an_even_number_of_times) {
   // An octahedron |x - c|_1 < 4.5 around a cell centre: every ray through c's row or
   // column passes exactly through vertices and along projected edges, yet no cell centre

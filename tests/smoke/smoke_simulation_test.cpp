@@ -3,9 +3,11 @@
 
 #include <cmath>
 #include <cstdint>
+#include <fstream>
 #include <limits>
 #include <memory>
 #include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -270,6 +272,52 @@ BOOST_AUTO_TEST_CASE(bunny_scene_flags_the_voxelized_bunny_solid_inside_walls) {
   // One fluid region in a closed box: one constant null vector.
   BOOST_TEST(simulation.pressure_system().component_count == 1);
   BOOST_TEST(simulation.pressure_system().system.null_space.size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(fluid_sealed_inside_a_hollow_obstacle_becomes_solid) {
+  // A hollow cube: outer surface [-1, 1]^3 facing out, inner [-0.5, 0.5]^3 facing in.
+  // The voxelizer leaves the cavity fluid; the scene must turn it solid, so that the
+  // closed box keeps a single fluid region.
+  std::ostringstream obj;
+  for (double half : {1.0, 0.5}) {
+    for (int k = 0; k < 8; ++k) {
+      obj << "v " << (k & 1 ? half : -half) << " " << (k & 2 ? half : -half) << " "
+          << (k & 4 ? half : -half) << "\n";
+    }
+  }
+  const int quads[6][4] = {
+      {1, 3, 4, 2}, {5, 6, 8, 7}, {1, 2, 6, 5}, {3, 7, 8, 4}, {1, 5, 7, 3}, {2, 4, 8, 6}};
+  for (const auto& quad : quads) {  // outer: counter-clockwise from outside
+    obj << "f " << quad[0] << " " << quad[1] << " " << quad[2] << " " << quad[3] << "\n";
+  }
+  for (const auto& quad : quads) {  // inner: reversed, facing into the cavity
+    obj << "f " << quad[3] + 8 << " " << quad[2] + 8 << " " << quad[1] + 8 << " " << quad[0] + 8
+        << "\n";
+  }
+  const std::string path = "hollow_cube.obj";
+  std::ofstream(path) << obj.str();
+
+  smoke::SmokeScene scene = small_scene(smoke::SceneKind::kBunny, 20, 3, false);
+  scene.mesh_path = path;
+  scene.mesh_placement = smoke::MeshPlacement{Eigen::Vector3d(0.5, 0.5, 0.5), 0.6};
+  const smoke::SmokeSimulation simulation(scene);
+  const linear::FlagGrid& flags = simulation.flags();
+  std::int64_t inside_outer = 0;
+  std::int64_t fluid_inside_outer = 0;
+  for (int z = 0; z < 20; ++z) {
+    for (int y = 0; y < 20; ++y) {
+      for (int x = 0; x < 20; ++x) {
+        const Eigen::Vector3d centre = flags.spacing() * Eigen::Vector3d(x + 0.5, y + 0.5, z + 0.5);
+        if ((centre - Eigen::Vector3d::Constant(0.5)).cwiseAbs().maxCoeff() >= 0.3) continue;
+        ++inside_outer;
+        fluid_inside_outer += flags(x, y, z) == CellFlag::kFluid;
+      }
+    }
+  }
+  BOOST_TEST(inside_outer == 12 * 12 * 12);
+  BOOST_TEST(fluid_inside_outer == 0);
+  BOOST_TEST(flags.count(CellFlag::kSolid) == inside_outer);
+  BOOST_TEST(simulation.pressure_system().component_count == 1);
 }
 
 BOOST_AUTO_TEST_CASE(open_top_puts_air_above_the_box_and_makes_the_system_nonsingular) {

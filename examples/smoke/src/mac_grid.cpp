@@ -17,7 +17,8 @@ struct AxisWeight {
 };
 
 AxisWeight axis_weight(double coordinate, int size) {
-  const double clamped = std::clamp(coordinate, 0.0, static_cast<double>(size - 1));
+  // Written so that a NaN coordinate lands on sample 0 instead of an undefined cast.
+  const double clamped = coordinate > 0 ? std::min(coordinate, static_cast<double>(size - 1)) : 0.0;
   const int lower = std::min(static_cast<int>(clamped), std::max(size - 2, 0));
   const int upper = std::min(lower + 1, size - 1);
   return {lower, upper, clamped - lower};

@@ -413,6 +413,11 @@ ProjectionSummary SmokeSimulation::project(linear::LinearSolver& solver,
   if (!summary.solve.converged()) {
     log::warn("pressure solve did not converge: {}", summary.solve.brief());
   }
+  require<NumericalError>(solution_.allFinite(),
+                          "pressure solve returned non-finite values after step ",
+                          steps_taken_,
+                          ": ",
+                          summary.solve.brief());
   std::fill(pressure_field_.values().begin(), pressure_field_.values().end(), 0.0);
   system_.scatter(solution_, pressure_field_.values().data());
 

@@ -53,6 +53,15 @@ int edge_sign(
   return 0;  // degenerate edge
 }
 
+// The rows whose centres lie in [lower, upper] (cell-centre index units), clamped to the
+// grid before any conversion to int, so that far-away or huge meshes cannot overflow.
+int first_row(double lower, int cells) {
+  return static_cast<int>(std::ceil(lower > 0 ? std::min(lower, 1.0 * cells) : 0.0));
+}
+int last_row(double upper, int cells) {
+  return static_cast<int>(std::floor(upper < cells - 1.0 ? std::max(upper, -1.0) : cells - 1.0));
+}
+
 // Crossings of every row along `axis` with the mesh, sorted by row then depth.
 std::vector<RowCrossing> find_row_crossings(const TriangleMesh& mesh,
                                             const GridFrame& frame,
@@ -78,14 +87,10 @@ std::vector<RowCrossing> find_row_crossings(const TriangleMesh& mesh,
     const Eigen::Vector2d& p0 = projected[triangle[0]];
     const Eigen::Vector2d& p1 = projected[triangle[1]];
     const Eigen::Vector2d& p2 = projected[triangle[2]];
-    const int b_first =
-        std::max(0, static_cast<int>(std::ceil(std::min({p0.x(), p1.x(), p2.x()}))));
-    const int b_last =
-        std::min(b_cells - 1, static_cast<int>(std::floor(std::max({p0.x(), p1.x(), p2.x()}))));
-    const int c_first =
-        std::max(0, static_cast<int>(std::ceil(std::min({p0.y(), p1.y(), p2.y()}))));
-    const int c_last =
-        std::min(c_cells - 1, static_cast<int>(std::floor(std::max({p0.y(), p1.y(), p2.y()}))));
+    const int b_first = first_row(std::min({p0.x(), p1.x(), p2.x()}), b_cells);
+    const int b_last = last_row(std::max({p0.x(), p1.x(), p2.x()}), b_cells);
+    const int c_first = first_row(std::min({p0.y(), p1.y(), p2.y()}), c_cells);
+    const int c_last = last_row(std::max({p0.y(), p1.y(), p2.y()}), c_cells);
 
     for (int c = c_first; c <= c_last; ++c) {
       for (int b = b_first; b <= b_last; ++b) {

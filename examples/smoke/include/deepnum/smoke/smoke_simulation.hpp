@@ -116,7 +116,8 @@ class SmokeSimulation {
   // (solver.setup(pressure_system().system)) when it is not the solver of the previous
   // step; a caller that sets the same solver up on another system between steps must
   // call require_solver_setup() first. A solve that does not converge is logged as a
-  // warning and the step goes on with the solver's best answer.
+  // warning and the step goes on with the solver's best answer; a non-finite answer
+  // throws NumericalError naming the step and the solver's summary.
   StepSummary step(linear::LinearSolver& solver, const linear::SolveOptions& options);
 
   // Stage 6 alone, on the current velocity: b = -h div u*, project b onto the range of
