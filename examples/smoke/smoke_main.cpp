@@ -2,10 +2,13 @@
 // system) to HDF5 with an XDMF sidecar for ParaView.
 //
 //   deepnum_smoke --scene bunny --n 64 --frames 50 --solver icpcg --output bunny.h5
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
@@ -14,6 +17,7 @@
 #include "deepnum/core/error.hpp"
 #include "deepnum/core/logging.hpp"
 #include "deepnum/core/timing.hpp"
+#include "deepnum/linear/solver_comparison.hpp"
 #include "deepnum/linear/solver_factory.hpp"
 #include "deepnum/smoke/frame_output.hpp"
 #include "deepnum/smoke/smoke_simulation.hpp"
@@ -33,7 +37,36 @@ struct DriverOptions {
   bool save_systems = false;
   int commit_every = 0;  // 0: chosen from the grid size
   std::string log_level = "info";
+  // Side-by-side comparison on the frames' own pressure systems.
+  std::vector<std::string> compare_solvers;
+  int compare_every = 1;
+  std::vector<double> compare_rtols;  // empty: the --rtol of the projection
+  std::string records_path;
 };
+
+// Writes the comparison records as JSON through a temporary file and a rename, so an
+// interrupted run never leaves a half-written records file.
+void write_records(const std::string& path,
+                   const std::vector<deepnum::linear::SolverRecord>& records) {
+  const std::filesystem::path target(path);
+  if (target.has_parent_path()) std::filesystem::create_directories(target.parent_path());
+  const std::filesystem::path temporary =
+      target.parent_path() / ("." + target.filename().string() + ".tmp");
+  {
+    std::ofstream stream(temporary);
+    stream << deepnum::linear::records_to_json(records, /*with_history=*/true);
+    if (!stream.flush()) {
+      throw deepnum::IoError("cannot write solver records to '" + temporary.string() + "'");
+    }
+  }
+  std::filesystem::rename(temporary, target);
+}
+
+bool uses_petsc(const DriverOptions& options) {
+  auto is_petsc = [](const std::string& name) { return name.rfind("petsc", 0) == 0; };
+  return is_petsc(options.solver) ||
+         std::any_of(options.compare_solvers.begin(), options.compare_solvers.end(), is_petsc);
+}
 
 // Frames per commit when --commit-every is not given: every frame while a commit (a copy
 // of the whole file) stays cheap, less often for big grids.
@@ -49,10 +82,21 @@ int run(const DriverOptions& options) {
   using namespace deepnum;
 #if DEEPNUM_WITH_PETSC
   std::optional<linear::PetscSession> petsc;
-  if (options.solver.rfind("petsc", 0) == 0) petsc.emplace();
+  if (uses_petsc(options)) petsc.emplace();
 #endif
   std::unique_ptr<linear::LinearSolver> solver = linear::make_solver(options.solver);
   smoke::SmokeSimulation simulation(options.scene);
+
+  // The flags, hence the matrix, stay fixed during a run: set the compared solvers up
+  // once, then solve every compared frame's right-hand side with each of them.
+  std::optional<linear::SolverComparison> comparison;
+  std::vector<double> compare_rtols = options.compare_rtols;
+  if (compare_rtols.empty()) compare_rtols.push_back(options.solve.rtol);
+  if (!options.compare_solvers.empty()) {
+    comparison.emplace(options.compare_solvers);
+    comparison->set_system(simulation.pressure_system().system);
+    simulation.require_solver_setup();
+  }
 
   std::unique_ptr<smoke::FrameOutput> output;
   if (!options.output.empty()) {
@@ -86,9 +130,27 @@ int run(const DriverOptions& options) {
     iterations += solve.iterations;
     if (!solve.converged()) ++unconverged;
     if (output) output->write(simulation, step);
+    if (comparison && frame % options.compare_every == 0) {
+      for (const double rtol : compare_rtols) {
+        linear::SolveOptions compare_options = options.solve;
+        compare_options.rtol = rtol;
+        compare_options.record_history = true;
+        comparison->solve(
+            simulation.rhs(), compare_options, options.scene_name, options.scene.resolution, frame);
+      }
+    }
     progress.update(frame, fmt::format("{} iterations", solve.iterations));
   }
   if (output) output->finish();
+  if (comparison) {
+    if (!options.records_path.empty()) write_records(options.records_path, comparison->records());
+    // The table is this program's result: it goes to standard output, the log to stderr.
+    fmt::print("\nPressure solvers on the {} scene at {}^3 ({} frames compared, x0 = 0):\n{}\n",
+               options.scene_name,
+               options.scene.resolution,
+               options.frames / options.compare_every,
+               linear::format_solver_table(comparison->records()));
+  }
 
   log::info(
       "{} frames in {}: {} solver, {:.1f} iterations and {:.3f} s per solve, setup {:.3f} s{}",
@@ -158,6 +220,24 @@ int main(int argc, char** argv) {
                  "0: 1 up to 64^3 cells, 10 up to 128^3, else once at the end)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  app.add_option("--compare-solvers",
+                 options.compare_solvers,
+                 "also solve each compared frame's pressure system from x0 = 0 with each of "
+                 "these solvers and print a table (comma-separated)")
+      ->delimiter(',')
+      ->check(CLI::IsMember(deepnum::linear::available_solvers()));
+  app.add_option("--compare-every", options.compare_every, "compare on every k-th frame")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--compare-rtol",
+                 options.compare_rtols,
+                 "relative tolerances of the comparison (comma-separated; default --rtol)")
+      ->delimiter(',')
+      ->check(CLI::PositiveNumber);
+  app.add_option("--records",
+                 options.records_path,
+                 "JSON file for the comparison's records (one per solve, with residual "
+                 "histories)");
   app.add_option(
          "--log-level", options.log_level, "trace, debug, info, warn, error, critical or off")
       ->capture_default_str();

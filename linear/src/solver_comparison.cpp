@@ -69,12 +69,14 @@ std::string json_number(double value) {
 }  // namespace
 
 std::string format_solver_table(const std::vector<SolverRecord>& records) {
-  std::vector<std::string> order;
-  std::map<std::string, SolverTotals> totals;
+  // Rows in first-seen order of (solver, rtol).
+  std::vector<std::pair<std::string, double>> order;
+  std::map<std::pair<std::string, double>, SolverTotals> totals;
   for (const SolverRecord& record : records) {
     const SolveSummary& summary = record.summary;
-    if (totals.find(summary.solver) == totals.end()) order.push_back(summary.solver);
-    SolverTotals& row = totals[summary.solver];
+    const auto key = std::make_pair(summary.solver, record.rtol);
+    if (totals.find(key) == totals.end()) order.push_back(key);
+    SolverTotals& row = totals[key];
     ++row.solves;
     row.converged += summary.converged() ? 1 : 0;
     row.iterations += summary.iterations;
@@ -84,31 +86,34 @@ std::string format_solver_table(const std::vector<SolverRecord>& records) {
     row.worst_relres = std::max(row.worst_relres, summary.relative_residual());
   }
 
-  std::string table = fmt::format("{:<14} {:>6} {:>9} {:>10} {:>8} {:>10} {:>11} {:>10} {:>10}\n",
-                                  "solver",
-                                  "solves",
-                                  "converged",
-                                  "mean iters",
-                                  "max its",
-                                  "setup s",
-                                  "mean solve s",
-                                  "s/iter",
-                                  "max relres");
-  for (const std::string& name : order) {
-    const SolverTotals& row = totals[name];
+  std::string table =
+      fmt::format("{:<14} {:>7} {:>6} {:>9} {:>10} {:>8} {:>9} {:>12} {:>9} {:>10}\n",
+                  "solver",
+                  "rtol",
+                  "solves",
+                  "converged",
+                  "mean iters",
+                  "max its",
+                  "setup s",
+                  "mean solve s",
+                  "s/iter",
+                  "max relres");
+  for (const auto& key : order) {
+    const SolverTotals& row = totals[key];
     const double per_iteration =
         row.iterations > 0 ? row.solve_seconds / static_cast<double>(row.iterations) : 0.0;
-    table +=
-        fmt::format("{:<14} {:>6} {:>9} {:>10.1f} {:>8} {:>10.4f} {:>11.4f} {:>10.2e} {:>10.2e}\n",
-                    name,
-                    row.solves,
-                    row.converged,
-                    static_cast<double>(row.iterations) / row.solves,
-                    row.max_iterations,
-                    row.setup_seconds,
-                    row.solve_seconds / row.solves,
-                    per_iteration,
-                    row.worst_relres);
+    table += fmt::format(
+        "{:<14} {:>7.0e} {:>6} {:>9} {:>10.1f} {:>8} {:>9.4f} {:>12.4f} {:>9.2e} {:>10.2e}\n",
+        key.first,
+        key.second,
+        row.solves,
+        row.converged,
+        static_cast<double>(row.iterations) / row.solves,
+        row.max_iterations,
+        row.setup_seconds,
+        row.solve_seconds / row.solves,
+        per_iteration,
+        row.worst_relres);
   }
   return table;
 }

@@ -50,8 +50,8 @@ class SolverComparison {
   std::vector<SolverRecord> records_;
 };
 
-// A fixed-width text table, one row per solver in first-seen order: solves, how many
-// converged, mean and maximum iterations, setup seconds, mean solve seconds, seconds
+// A fixed-width text table, one row per (solver, rtol) in first-seen order: solves, how
+// many converged, mean and maximum iterations, setup seconds, mean solve seconds, seconds
 // per iteration, worst final relative residual.
 std::string format_solver_table(const std::vector<SolverRecord>& records);
 
