@@ -2,11 +2,12 @@
 # Benchmarks. Usage: scripts/bench.sh linear
 #
 # linear: every solver on the pressure systems of the plume and bunny smoke scenes at 64^3
-# and 128^3, several frames each, at rtol 1e-6, on this machine in one run. Writes
+# and 128^3, several frames each, at rtol 1e-6 and 1e-4, on this machine in one run. Writes
 # benchmarks/results/linear.json (one record per solve), linear.md (table) and
 # linear_convergence.png (relative residual against iteration).
 # Environment: DEEPNUM_BENCH_SIZES (default "64 128"), DEEPNUM_BENCH_FRAMES (default 12),
-# DEEPNUM_BENCH_EVERY (solve with every solver every this many frames, default 4).
+# DEEPNUM_BENCH_EVERY (solve with every solver every this many frames, default 4),
+# DEEPNUM_BENCH_RTOLS (default 1e-6,1e-4).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 what=${1:-}
@@ -24,6 +25,7 @@ mkdir -p "$raw"
 sizes=${DEEPNUM_BENCH_SIZES:-64 128}
 frames=${DEEPNUM_BENCH_FRAMES:-12}
 every=${DEEPNUM_BENCH_EVERY:-4}
+rtols=${DEEPNUM_BENCH_RTOLS:-1e-6,1e-4}
 solvers=cg,icpcg,petsc-icc,petsc-gamg,petsc-hypre
 
 raw_files=()
@@ -33,7 +35,7 @@ for scene in plume bunny; do
     echo "== $scene at ${n}^3: $frames frames, every solver on every ${every}th frame"
     "$root/build/examples/smoke/deepnum_smoke" --scene "$scene" --n "$n" --frames "$frames" \
       --solver petsc-gamg --rtol 1e-6 --compare-solvers "$solvers" --compare-every "$every" \
-      --compare-rtol 1e-6 --records "$out"
+      --compare-rtol "$rtols" --records "$out"
     raw_files+=("$out")
   done
 done

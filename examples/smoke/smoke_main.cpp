@@ -62,11 +62,13 @@ void write_records(const std::string& path,
   std::filesystem::rename(temporary, target);
 }
 
+#if DEEPNUM_WITH_PETSC
 bool uses_petsc(const DriverOptions& options) {
   auto is_petsc = [](const std::string& name) { return name.rfind("petsc", 0) == 0; };
   return is_petsc(options.solver) ||
          std::any_of(options.compare_solvers.begin(), options.compare_solvers.end(), is_petsc);
 }
+#endif
 
 // Frames per commit when --commit-every is not given: every frame while a commit (a copy
 // of the whole file) stays cheap, less often for big grids.
