@@ -89,6 +89,24 @@ BOOST_AUTO_TEST_CASE(network_keeps_the_grid_shape_in_2d_and_3d) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(inference_path_matches_the_autograd_path) {
+  // Without gradients the convolutions call oneDNN directly; with them LibTorch chooses.
+  // Both are float32 convolutions of the same weights: they agree to float round-off
+  // accumulated over 16 layers.
+  for (const int dimension : {2, 3}) {
+    BOOST_TEST_CONTEXT("dimension " << dimension) {
+      auto network = seeded_network(dimension);
+      const auto input =
+          dimension == 3 ? torch::randn({1, 1, 8, 12, 16}) : torch::randn({1, 1, 12, 16});
+      const auto with_grad = network->forward(input).detach();
+      torch::NoGradGuard no_grad;
+      const auto without_grad = network->forward(input);
+      const double scale = with_grad.abs().max().item<double>();
+      BOOST_TEST((with_grad - without_grad).abs().max().item<double>() <= 1e-5 * scale);
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(odd_grid_sizes_are_rejected_with_the_sizes_that_work) {
   auto network = seeded_network(3);
   try {
