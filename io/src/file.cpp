@@ -8,11 +8,10 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <random>
-#include <sstream>
 #include <utility>
 
 #include "deepnum/core/logging.hpp"
+#include "deepnum/io/output_file.hpp"
 #include "hdf5_support.hpp"
 
 namespace deepnum::io {
@@ -52,6 +51,11 @@ hid_t open_existing(const std::string& path, unsigned flags) {
   if (fs::is_directory(status)) {
     throw HdfError("'" + path + "' is a folder, not an HDF5 file");
   }
+  // Opening a FIFO would wait for a writer; devices and sockets are no HDF5 files either.
+  if (!fs::is_regular_file(status)) {
+    throw HdfError("'" + path + "' is not a regular file (" +
+                   detail::file_type_name(status.type()) + "), not an HDF5 file");
+  }
   const bool writable = (flags & H5F_ACC_RDWR) != 0;
   if (::access(path.c_str(), writable ? R_OK | W_OK : R_OK) != 0) {
     throw HdfError("cannot open HDF5 file '" + path + "' for " +
@@ -75,16 +79,6 @@ hid_t open_existing(const std::string& path, unsigned flags) {
   }
   throw CorruptFileError("HDF5 file '" + path +
                          "' cannot be opened: it is truncated or damaged [HDF5: " + stack + "]");
-}
-
-// ".<name>.tmp.<pid>.<16 hex digits>" beside the target.
-std::string temporary_path_for(const std::filesystem::path& target) {
-  std::random_device entropy;
-  const std::uint64_t random =
-      (static_cast<std::uint64_t>(entropy()) << 32) ^ static_cast<std::uint64_t>(entropy());
-  std::ostringstream name;
-  name << "." << target.filename().string() << ".tmp." << ::getpid() << "." << std::hex << random;
-  return (target.parent_path() / name.str()).string();
 }
 
 // Copies the bytes of source into a new file destination (which must not exist).
@@ -291,18 +285,11 @@ void File::close() {
 AtomicFileWriter::AtomicFileWriter(std::string target_path, WriteMode mode)
     : target_path_(std::move(target_path)) {
   namespace fs = std::filesystem;
+  // Before any work: the rename in commit() must not replace a directory, FIFO or link.
+  require_replaceable_file(target_path_, "HDF5 file");
+  temporary_path_ = detail::temporary_path_for(target_path_);
   const fs::path target(target_path_);
-  require<InvalidArgumentError>(!target.filename().empty(),
-                                "AtomicFileWriter: target path '",
-                                target_path_,
-                                "' does not name a file");
-  const fs::path folder = target.parent_path().empty() ? fs::path(".") : target.parent_path();
   std::error_code error;
-  if (!fs::is_directory(folder, error)) {
-    throw FileNotFoundError("cannot write HDF5 file '" + target_path_ + "': folder '" +
-                            folder.string() + "' does not exist");
-  }
-  temporary_path_ = temporary_path_for(folder / target.filename());
 
   const auto lock = detail::lock_hdf5();
   const bool copy_target = mode == WriteMode::kUpdate && fs::exists(target, error);
@@ -368,6 +355,8 @@ void AtomicFileWriter::commit() {
     // Close (HDF5 flushes its caches), then force the bytes to disk before the rename
     // makes them visible under the target name.
     file_.close();
+    // The target may have changed since the constructor checked it.
+    require_replaceable_file(target_path_, "HDF5 file");
     if (!sync_path(temporary_path_, O_RDONLY)) {
       throw HdfError("cannot sync '" + temporary_path_ + "' before publishing '" + target_path_ +
                      "': " + system_error_text());

@@ -1,10 +1,11 @@
 // Internal helpers of deepnum::io: the library lock, checked HDF5 calls that turn the
-// error stack into exceptions, owning handles, object paths and type mapping.
-// Not installed; every source of the layer includes it.
+// error stack into exceptions, owning handles, object paths, type mapping, and the names
+// of temporary files and file types. Not installed; every source of the layer includes it.
 #pragma once
 
 #include <hdf5.h>
 
+#include <filesystem>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -15,6 +16,13 @@
 #include "deepnum/io/file.hpp"
 
 namespace deepnum::io::detail {
+
+// "a directory", "a FIFO", ...: what a file of this type is, for messages.
+std::string file_type_name(std::filesystem::file_type type);
+
+// ".<name>.tmp.<pid>.<16 hex digits>" beside path, <name> shortened when the whole name
+// would exceed the file name limit.
+std::string temporary_path_for(const std::string& path);
 
 // Serializes all HDF5 use of the process (the library is not built thread-safe). The
 // first call also switches off HDF5's automatic printing of its error stack.

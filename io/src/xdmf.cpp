@@ -1,14 +1,6 @@
 #include "deepnum/io/xdmf.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <random>
 #include <sstream>
 
 #include "deepnum/core/logging.hpp"
@@ -16,6 +8,7 @@
 #include "deepnum/io/errors.hpp"
 #include "deepnum/io/file.hpp"
 #include "deepnum/io/grid.hpp"
+#include "deepnum/io/output_file.hpp"
 #include "hdf5_support.hpp"
 
 namespace deepnum::io {
@@ -144,38 +137,6 @@ void write_attributes(std::ostream& xml,
   }
 }
 
-// Replaces path with content all-or-nothing: temporary file, fsync, rename.
-void write_text_atomically(const std::string& path, const std::string& content) {
-  const fs::path target(path);
-  std::random_device entropy;
-  std::ostringstream name;
-  name << "." << target.filename().string() << ".tmp." << ::getpid() << "." << std::hex
-       << entropy();
-  const std::string temporary = (target.parent_path() / name.str()).string();
-
-  const int descriptor = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-  if (descriptor < 0) {
-    throw HdfError("cannot create '" + temporary + "' for XDMF file '" + path +
-                   "': " + std::strerror(errno));
-  }
-  std::size_t written = 0;
-  bool ok = true;
-  while (ok && written < content.size()) {
-    const ssize_t put = ::write(descriptor, content.data() + written, content.size() - written);
-    if (put < 0 && errno == EINTR) continue;
-    ok = put > 0;
-    if (ok) written += static_cast<std::size_t>(put);
-  }
-  ok = ok && ::fsync(descriptor) == 0;
-  const std::string reason = ok ? "" : std::strerror(errno);
-  ok = (::close(descriptor) == 0) && ok;
-  if (!ok || std::rename(temporary.c_str(), path.c_str()) != 0) {
-    const std::string why = reason.empty() ? std::strerror(errno) : reason;
-    std::remove(temporary.c_str());
-    throw HdfError("cannot write XDMF file '" + path + "': " + why);
-  }
-}
-
 }  // namespace
 
 void write_xdmf(const std::string& xdmf_path,
@@ -204,7 +165,7 @@ void write_xdmf(const std::string& xdmf_path,
       << "  </Domain>\n"
       << "</Xdmf>\n";
 
-  write_text_atomically(xdmf_path, xml.str());
+  write_text_atomically(xdmf_path, xml.str(), "XDMF file");
   log::debug("wrote XDMF file '{}' for {} step(s) of '{}'", xdmf_path, steps.size(), h5_path);
 }
 

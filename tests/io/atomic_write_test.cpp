@@ -1,15 +1,18 @@
 // All-or-nothing writes: until AtomicFileWriter::commit() the target keeps its previous
-// bytes, whether the writer is abandoned by an exception or its process is killed.
+// bytes, whether the writer is abandoned by an exception or its process is killed; targets
+// that a rename must not replace (directories, FIFOs, links) are refused up front.
 #define BOOST_TEST_MODULE io_atomic_write
 #include <boost/test/unit_test.hpp>
 
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <stdexcept>
 
 #include "deepnum/io/dataset.hpp"
 #include "deepnum/io/file.hpp"
+#include "deepnum/io/output_file.hpp"
 #include "io_test_support.hpp"
 
 namespace io = deepnum::io;
@@ -200,4 +203,120 @@ BOOST_AUTO_TEST_CASE(moved_writer_commits_once_and_its_source_removes_nothing) {
   BOOST_CHECK_THROW(second.commit(), io::HdfError);
   const io::File file = io::File::open_read(path);
   BOOST_TEST(io::read_dataset<double>(file, "x").values.front() == 3.0);
+}
+
+BOOST_AUTO_TEST_CASE(writer_over_a_directory_is_refused_before_any_work) {
+  io_test::ScratchFolder folder;
+  const std::string path = folder.file("frames.h5");
+  std::filesystem::create_directory(path);
+  const auto message =
+      io_test::message_of<io::HdfError>([&] { io::AtomicFileWriter writer(path); });
+  BOOST_TEST(io_test::contains(message, "'" + path + "'"), message);
+  BOOST_TEST(io_test::contains(message, "is a directory"), message);
+  BOOST_TEST(std::filesystem::is_directory(path));
+  BOOST_TEST(temporary_files(folder).empty());
+}
+
+BOOST_AUTO_TEST_CASE(writer_over_a_fifo_is_refused_as_not_a_regular_file) {
+  io_test::ScratchFolder folder;
+  const std::string path = folder.file("pipe.h5");
+  BOOST_REQUIRE_EQUAL(::mkfifo(path.c_str(), 0600), 0);
+  const auto message =
+      io_test::message_of<io::HdfError>([&] { io::AtomicFileWriter writer(path); });
+  BOOST_TEST(io_test::contains(message, "'" + path + "'"), message);
+  BOOST_TEST(io_test::contains(message, "is not a regular file (a FIFO)"), message);
+  BOOST_TEST(std::filesystem::is_fifo(path));
+  BOOST_TEST(temporary_files(folder).empty());
+}
+
+BOOST_AUTO_TEST_CASE(writer_over_a_symbolic_link_is_refused_and_the_linked_file_kept) {
+  io_test::ScratchFolder folder;
+  const std::string real = folder.file("real.h5");
+  const std::string link = folder.file("link.h5");
+  write_generation(real, 1.0);
+  std::filesystem::create_symlink(real, link);
+  const auto message =
+      io_test::message_of<io::HdfError>([&] { io::AtomicFileWriter writer(link); });
+  BOOST_TEST(io_test::contains(message, "'" + link + "': it is a symbolic link"), message);
+  BOOST_TEST(io_test::contains(message, real), message);
+  BOOST_TEST(std::filesystem::is_symlink(link));
+  BOOST_TEST(holds_generation(real, 1.0));
+  BOOST_TEST(temporary_files(folder).empty());
+}
+
+BOOST_AUTO_TEST_CASE(writer_below_a_regular_file_says_it_is_not_a_folder) {
+  io_test::ScratchFolder folder;
+  const std::string notes = folder.file("notes.txt");
+  io_test::write_bytes(notes, "plain text");
+  const auto message =
+      io_test::message_of<io::HdfError>([&] { io::AtomicFileWriter writer(notes + "/x.h5"); });
+  BOOST_TEST(io_test::contains(message, "'" + notes + "' is a regular file, not a folder"),
+             message);
+}
+
+BOOST_AUTO_TEST_CASE(writer_into_a_read_only_folder_is_refused_naming_the_folder,
+                     *boost::unit_test::precondition([](boost::unit_test::test_unit_id) {
+                       // Permission bits do not bind the superuser.
+                       return ::geteuid() != 0;
+                     })) {
+  io_test::ScratchFolder folder;
+  const auto locked = folder.path() / "locked";
+  std::filesystem::create_directory(locked);
+  std::filesystem::permissions(
+      locked, std::filesystem::perms::owner_read | std::filesystem::perms::owner_exec);
+  const std::string path = (locked / "x.h5").string();
+  const auto message =
+      io_test::message_of<io::HdfError>([&] { io::AtomicFileWriter writer(path); });
+  BOOST_TEST(io_test::contains(message, "folder '" + locked.string() + "' is not writable"),
+             message);
+  std::filesystem::permissions(locked, std::filesystem::perms::owner_all);
+}
+
+BOOST_AUTO_TEST_CASE(target_replaced_by_a_directory_before_commit_fails_and_keeps_it) {
+  io_test::ScratchFolder folder;
+  const std::string path = folder.file("frames.h5");
+  io::AtomicFileWriter writer(path);
+  const double value = 1.0;
+  io::write_dataset(writer.file(), "x", &value, {});
+  std::filesystem::create_directory(path);
+  const auto message = io_test::message_of<io::HdfError>([&] { writer.commit(); });
+  BOOST_TEST(io_test::contains(message, "'" + path + "': it is a directory"), message);
+  BOOST_TEST(std::filesystem::is_directory(path));
+  BOOST_TEST(temporary_files(folder).empty());
+}
+
+BOOST_AUTO_TEST_CASE(writer_of_a_long_file_name_keeps_its_temporary_name_within_the_limit) {
+  io_test::ScratchFolder folder;
+  // 250 bytes: a valid name, but ".<name>.tmp.<pid>.<random>" would exceed 255.
+  const std::string path = folder.file(std::string(247, 'n') + ".h5");
+  write_generation(path, 1.0);
+  BOOST_TEST(holds_generation(path, 1.0));
+  BOOST_TEST(temporary_files(folder).empty());
+}
+
+BOOST_AUTO_TEST_CASE(text_written_atomically_replaces_the_target_and_leaves_no_temporary) {
+  io_test::ScratchFolder folder;
+  const std::string path = folder.file("records.json");
+  io_test::write_bytes(path, "old");
+  io::write_text_atomically(path, "[1, 2, 3]\n", "records file");
+  BOOST_TEST(io_test::read_bytes(path) == "[1, 2, 3]\n");
+  BOOST_TEST(temporary_files(folder).empty());
+}
+
+BOOST_AUTO_TEST_CASE(text_over_a_directory_is_refused_naming_the_kind_of_file) {
+  io_test::ScratchFolder folder;
+  const std::string path = folder.file("records.json");
+  std::filesystem::create_directory(path);
+  const auto message = io_test::message_of<io::HdfError>(
+      [&] { io::write_text_atomically(path, "[]", "records file"); });
+  BOOST_TEST(message == "cannot write records file '" + path + "': it is a directory");
+  BOOST_TEST(temporary_files(folder).empty());
+}
+
+BOOST_AUTO_TEST_CASE(reading_a_fifo_is_refused_instead_of_waiting_for_a_writer) {
+  io_test::ScratchFolder folder;
+  const std::string path = folder.file("pipe.h5");
+  BOOST_REQUIRE_EQUAL(::mkfifo(path.c_str(), 0600), 0);
+  const auto message = io_test::message_of<io::HdfError>([&] { io::File::open_read(path); });
+  BOOST_TEST(io_test::contains(message, "'" + path + "' is not a regular file (a FIFO)"), message);
 }

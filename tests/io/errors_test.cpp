@@ -4,7 +4,6 @@
 #include <boost/test/unit_test.hpp>
 
 #include <cstdio>
-#include <typeinfo>
 
 #include "deepnum/io/attributes.hpp"
 #include "deepnum/io/dataset.hpp"
@@ -15,29 +14,10 @@
 #include "io_test_support.hpp"
 
 namespace io = deepnum::io;
+using io_test::contains;
+using io_test::message_of;
 
 namespace {
-
-// Runs action, requires it to throw exactly Error, and returns the message.
-template <class Error, class Action>
-std::string message_of(Action&& action) {
-  try {
-    action();
-  } catch (const Error& error) {
-    BOOST_TEST(typeid(error).name() == typeid(Error).name());
-    BOOST_TEST_MESSAGE("message: " << error.what());
-    return error.what();
-  } catch (const std::exception& other) {
-    BOOST_FAIL("expected " << typeid(Error).name() << ", got " << typeid(other).name() << ": "
-                           << other.what());
-  }
-  BOOST_FAIL("expected " << typeid(Error).name() << ", nothing was thrown");
-  return {};
-}
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
 
 // A file with a float64 matrix "/data/m" (3 x 4), a float64 vector "/data/v" (5) and an
 // int64 dataset "/data/wide" holding 300; returns its path.

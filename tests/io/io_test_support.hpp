@@ -1,5 +1,5 @@
-// Shared pieces of the deepnum::io tests: a scratch folder, the h5py peer, and the
-// closed-form test values (the same formulas as h5py_peer.py).
+// Shared pieces of the deepnum::io tests: a scratch folder, the h5py peer, exception
+// checks, and the closed-form test values (the same formulas as h5py_peer.py).
 #pragma once
 
 #include <fcntl.h>
@@ -13,7 +13,10 @@
 #include <fstream>
 #include <string>
 #include <type_traits>
+#include <typeinfo>
 #include <vector>
+
+#include <boost/test/unit_test.hpp>
 
 namespace io_test {
 
@@ -49,6 +52,27 @@ inline int run_peer(const std::string& arguments) {
                               "/tests/io/h5py_peer.py " + arguments;
   const int status = std::system(command.c_str());
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// Runs action, requires it to throw exactly Error, and returns the message.
+template <class Error, class Action>
+std::string message_of(Action&& action) {
+  try {
+    action();
+  } catch (const Error& error) {
+    BOOST_TEST(typeid(error).name() == typeid(Error).name());
+    BOOST_TEST_MESSAGE("message: " << error.what());
+    return error.what();
+  } catch (const std::exception& other) {
+    BOOST_FAIL("expected " << typeid(Error).name() << ", got " << typeid(other).name() << ": "
+                           << other.what());
+  }
+  BOOST_FAIL("expected " << typeid(Error).name() << ", nothing was thrown");
+  return {};
+}
+
+inline bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
 }
 
 inline std::string read_bytes(const std::string& path) {

@@ -24,7 +24,8 @@ class File {
  public:
   // Opens an existing file read-only. Throws FileNotFoundError when the path does not
   // exist, CorruptFileError when it is not a readable HDF5 file (wrong format,
-  // truncated), HdfError otherwise (permissions, a folder).
+  // truncated), HdfError otherwise (permissions, a folder, a FIFO or other file that is
+  // not a regular one; symbolic links are followed).
   static File open_read(const std::string& path);
 
   // Opens an existing file for in-place modification. Not atomic: a crash mid-write
@@ -78,15 +79,28 @@ enum class WriteMode {
 };
 
 // Writes a file all-or-nothing. The data goes to a temporary file in the target's
-// folder, named ".<name>.tmp.<pid>.<random>"; commit() flushes and closes it, fsyncs it
+// folder, named ".<name>.tmp.<pid>.<random>" (<name> shortened when the whole name would
+// exceed 255 bytes); commit() flushes and closes it, fsyncs it
 // and renames it over the target (an atomic replacement on POSIX file systems), then
 // fsyncs the folder. Until commit() the target is untouched: if the writer is destroyed
 // uncommitted (an exception) the temporary file is removed; if the process is killed,
 // the target keeps its previous bytes and a stale ".<name>.tmp.*" file may remain.
 // Movable, not copyable. Not meant for two writers of one target at once: the last
 // commit wins.
+//
+// The target must be replaceable (deepnum/io/output_file.hpp): its folder exists and is
+// writable, and the path holds nothing or a regular file. A directory, FIFO, socket,
+// device or symbolic link at the path is refused, a link even when it points to a
+// regular file (the rename would replace the link, not write through it): pass the path
+// of the file itself. The constructor checks this before creating anything and commit()
+// checks it again just before the rename.
 class AtomicFileWriter {
  public:
+  // Creates the temporary file. Throws InvalidArgumentError when target_path names no
+  // file, FileNotFoundError when its folder does not exist, HdfError naming the path and
+  // what is there when the target is not replaceable ("it is a directory", "it is not a
+  // regular file (a FIFO)", "it is a symbolic link", a folder that is not writable); in
+  // kUpdate mode also the errors of File::open_read for an unreadable target.
   explicit AtomicFileWriter(std::string target_path, WriteMode mode = WriteMode::kReplace);
   AtomicFileWriter(AtomicFileWriter&& other) noexcept;
   AtomicFileWriter& operator=(AtomicFileWriter&& other) noexcept;
@@ -100,8 +114,10 @@ class AtomicFileWriter {
   const std::string& temporary_path() const { return temporary_path_; }
   bool committed() const { return committed_; }
 
-  // Publishes the written contents under target_path. Throws HdfError on failure, in
-  // which case the target keeps its previous contents.
+  // Publishes the written contents under target_path. Throws HdfError on failure (also
+  // when the target stopped being replaceable since the constructor), in which case the
+  // target keeps its previous contents, the temporary file is removed and the writer is
+  // spent: a second commit() throws.
   void commit();
 
  private:

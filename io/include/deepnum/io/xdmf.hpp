@@ -22,10 +22,11 @@ struct XdmfTimeStep {
   double time = 0.0;
 };
 
-// Writes xdmf_path atomically (temporary file + rename) describing steps of h5_path,
-// which must be a complete (committed) HDF5 file. Throws InvalidArgumentError for an
-// empty step list, the deepnum::io errors for unreadable groups or geometry, HdfError
-// when the sidecar cannot be written.
+// Writes xdmf_path atomically (write_text_atomically: temporary file + rename, the
+// target's rules of output_file.hpp) describing steps of h5_path, which must be a
+// complete (committed) HDF5 file. Throws InvalidArgumentError for an empty step list, the
+// deepnum::io errors for unreadable groups or geometry, HdfError when the sidecar cannot
+// be written (a directory or a FIFO at xdmf_path, a folder that is not writable).
 void write_xdmf(const std::string& xdmf_path,
                 const std::string& h5_path,
                 const std::vector<XdmfTimeStep>& steps);
