@@ -13,11 +13,34 @@ std::recursive_mutex& hdf5_mutex() {
   return mutex;
 }
 
+bool is_line_break_or_blank(char c) {
+  return c == '\n' || c == '\r' || c == ' ' || c == '\t';
+}
+
+// HDF5's text on one line: each line break (with the blanks around it) becomes "; ", or
+// nothing before a ',' or ';' (HDF5 1.10 puts ctime()'s "...2026\n" before ", name = ").
+std::string one_line(const std::string& text) {
+  std::string folded;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '\n' && text[i] != '\r') {
+      folded += text[i];
+      continue;
+    }
+    while (!folded.empty() && (folded.back() == ' ' || folded.back() == '\t')) folded.pop_back();
+    std::size_t next = i;
+    while (next < text.size() && is_line_break_or_blank(text[next])) ++next;
+    const bool continues = next < text.size() && text[next] != ',' && text[next] != ';';
+    if (continues && !folded.empty()) folded += "; ";
+    i = next - 1;
+  }
+  return folded;
+}
+
 // Collects "function(): description" for each record of the error stack.
 herr_t collect_error(unsigned /*depth*/, const H5E_error2_t* record, void* client_data) {
   auto& lines = *static_cast<std::vector<std::string>*>(client_data);
   std::string line = record->func_name ? std::string(record->func_name) + "(): " : "";
-  line += record->desc ? record->desc : "unknown error";
+  line += record->desc ? one_line(record->desc) : "unknown error";
   if (std::find(lines.begin(), lines.end(), line) == lines.end()) lines.push_back(line);
   return 0;
 }

@@ -28,8 +28,9 @@ std::string temporary_path_for(const std::string& path);
 // first call also switches off HDF5's automatic printing of its error stack.
 std::unique_lock<std::recursive_mutex> lock_hdf5();
 
-// The descriptions on HDF5's error stack, outermost call first, joined by "; "; clears
-// the stack. Empty when HDF5 recorded nothing.
+// The descriptions on HDF5's error stack, outermost call first, joined by "; " and
+// folded onto one line (line breaks inside a description become "; "); clears the
+// stack. Empty when HDF5 recorded nothing.
 std::string take_error_stack();
 
 // Throws ErrorType with the streamed parts and, when present, HDF5's own explanation.

@@ -11,6 +11,7 @@
 #include "deepnum/io/file.hpp"
 #include "deepnum/io/grid.hpp"
 #include "deepnum/io/sparse.hpp"
+#include "hdf5_support.hpp"
 #include "io_test_support.hpp"
 
 namespace io = deepnum::io;
@@ -287,4 +288,25 @@ BOOST_AUTO_TEST_CASE(hdf5_prints_nothing_when_a_call_fails) {
   ::close(sink);
 
   BOOST_TEST(io_test::read_bytes(captured).empty());
+}
+
+BOOST_AUTO_TEST_CASE(multi_line_hdf5_descriptions_are_folded_into_one_line) {
+  const auto lock = io::detail::lock_hdf5();
+  const auto push_and_take = [](const char* description) {
+    H5Epush2(H5E_DEFAULT,
+             __FILE__,
+             "H5F_open",
+             __LINE__,
+             H5E_ERR_CLS,
+             H5E_FILE,
+             H5E_CANTOPENFILE,
+             "%s",
+             description);
+    return io::detail::take_error_stack();
+  };
+  // HDF5 1.10 embeds ctime()'s text, newline included, in "unable to open file" reports.
+  BOOST_TEST(
+      push_and_take("unable to open file: time = Fri Dec  4 16:59:16 2026\n, name = 'x.h5'") ==
+      "H5F_open(): unable to open file: time = Fri Dec  4 16:59:16 2026, name = 'x.h5'");
+  BOOST_TEST(push_and_take("first line\r\nsecond line\n") == "H5F_open(): first line; second line");
 }

@@ -4,7 +4,8 @@
 // printed error stack or an abort. Messages name the file, the object path inside it
 // and, where a check failed, the expected and the actual dtype, rank or shape. HDF5's
 // own error-stack printing is switched off the first time the layer touches the
-// library; the stack's descriptions are folded into the message instead.
+// library; the stack's descriptions are folded into the message instead, on one line
+// (line breaks inside HDF5's own text become "; ").
 #pragma once
 
 #include "deepnum/core/error.hpp"
