@@ -17,16 +17,24 @@ std::vector<std::int64_t> read_index_array(const File& file,
                                            std::uint64_t expected_length,
                                            const char* length_rule) {
   const std::string path = group_path + "/" + name;
-  const DatasetInfo info = dataset_info(file, path);
-  if (info.dtype != Dtype::kInt32 && info.dtype != Dtype::kInt64) {
+  // The stored type is inspected here rather than through dataset_info, whose error for a
+  // type without a Dtype (uint64, int16) would list every Dtype instead of these two.
+  const Handle dataset = open_dataset(file, normalize_path(path));
+  const Handle type(
+      check_id(H5Dget_type(dataset.get()), "cannot read the type of ", describe(file, path)),
+      H5Tclose);
+  Dtype dtype = Dtype::kFloat64;
+  const bool known = dtype_from_type(type.get(), dtype);
+  if (!known || (dtype != Dtype::kInt32 && dtype != Dtype::kInt64)) {
     throw DtypeMismatchError(describe_group(file, group_path) + ": '" + name +
-                             "' must be int32 or int64, found " + to_string(info.dtype));
+                             "' must be int32 or int64, found " + describe_type(type.get()));
   }
   const Shape expected{expected_length};
-  if (info.shape != expected) {
+  const Shape shape = dataset_shape(file, path);
+  if (shape != expected) {
     throw ShapeMismatchError(describe_group(file, group_path) + ": '" + name + "' must have " +
                              length_rule + ", i.e. shape " + to_string(expected) + ", found " +
-                             to_string(info.shape));
+                             to_string(shape));
   }
   std::vector<std::int64_t> values(expected_length);
   read_dataset_raw_as(file, path, Dtype::kInt64, values.data(), expected);

@@ -232,6 +232,49 @@ BOOST_AUTO_TEST_CASE(broken_csr_structures_are_rejected_with_the_rule_they_break
   BOOST_TEST(contains(short_indptr, file.path()));
 }
 
+// A rank-1 dataset of an HDF5 type the layer has no Dtype for, through the C API.
+void write_foreign_vector(io::File& file, const std::string& path, hid_t type, hsize_t length) {
+  const std::vector<std::uint64_t> zeros(length, 0);  // 0 in every integer type
+  const hid_t space = H5Screate_simple(1, &length, nullptr);
+  const hid_t dataset =
+      H5Dcreate2(file.id(), path.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  BOOST_REQUIRE(dataset >= 0);
+  BOOST_REQUIRE(H5Dwrite(dataset, H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, zeros.data()) >=
+                0);
+  H5Dclose(dataset);
+  H5Sclose(space);
+}
+
+BOOST_AUTO_TEST_CASE(csr_index_arrays_of_another_integer_type_name_the_accepted_types) {
+  io_test::ScratchFolder folder;
+  const std::string path = folder.file("csr_types.h5");
+  {
+    io::AtomicFileWriter writer(path);
+    const std::vector<double> data{1.0, 2.0};
+    const std::vector<std::int32_t> indptr{0, 1, 2};
+    const std::vector<std::int32_t> indices{0, 0};
+    for (const std::string group : {"uint64_indices", "int16_indptr"}) {
+      io::write_dataset(writer.file(), group + "/data", data.data(), {2});
+      io::write_attribute(writer.file(), group, "shape", std::vector<std::int64_t>{2, 2});
+    }
+    io::write_dataset(writer.file(), "uint64_indices/indptr", indptr.data(), {3});
+    write_foreign_vector(writer.file(), "/uint64_indices/indices", H5T_STD_U64LE, 2);
+    write_foreign_vector(writer.file(), "/int16_indptr/indptr", H5T_STD_I16LE, 3);
+    io::write_dataset(writer.file(), "int16_indptr/indices", indices.data(), {2});
+    writer.commit();
+  }
+  const io::File file = io::File::open_read(path);
+  const auto uint64_indices = message_of<io::DtypeMismatchError>(
+      [&] { io::read_csr<double, std::int32_t>(file, "uint64_indices"); });
+  BOOST_TEST(contains(uint64_indices, "'indices' must be int32 or int64, found uint64"),
+             uint64_indices);
+  BOOST_TEST(!contains(uint64_indices, "expected one of"), uint64_indices);
+  const auto int16_indptr = message_of<io::DtypeMismatchError>(
+      [&] { io::read_csr<double, std::int32_t>(file, "int16_indptr"); });
+  BOOST_TEST(contains(int16_indptr, "'indptr' must be int32 or int64, found int16"), int16_indptr);
+  BOOST_TEST(contains(int16_indptr, path), int16_indptr);
+}
+
 BOOST_AUTO_TEST_CASE(existing_dataset_is_replaced_only_when_asked) {
   io_test::ScratchFolder folder;
   io::AtomicFileWriter writer(folder.file("replace.h5"));
