@@ -5,9 +5,15 @@
 //
 //   deepnum_grid_dataset --output grid.h5 --cells 64 48 32 --frames 3
 //   paraview grid.xdmf
+//
+// Limits: each of --cells in [1, 4096] and at most 2^28 cells in all. A frame holds
+// 21 bytes per cell (int8 flags, float64 pressure, 3 float32 velocity components) while it
+// is written and again while it is read back: about 11 GiB at the limit.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -20,6 +26,7 @@
 #include "deepnum/io/dataset.hpp"
 #include "deepnum/io/file.hpp"
 #include "deepnum/io/grid.hpp"
+#include "deepnum/io/output_file.hpp"
 #include "deepnum/io/xdmf.hpp"
 
 namespace {
@@ -28,6 +35,9 @@ namespace io = deepnum::io;
 
 constexpr double kPi = 3.141592653589793;
 constexpr double kTimeStep = 0.25;  // seconds between frames
+constexpr int kMostCellsPerAxis = 4096;
+constexpr std::int64_t kMostCells = std::int64_t{1} << 28;
+constexpr double kBytesPerCell = 1 + 8 + 3 * 4;  // flags, pressure, velocity
 
 struct DriverOptions {
   std::string output = "grid_dataset.h5";
@@ -52,6 +62,11 @@ struct Frame {
 Frame make_frame(const io::GridGeometry& geometry, double time) {
   const auto [nx, ny, nz] = geometry.cells;
   Frame frame;
+  // Reserved up front so that a grid too big for memory fails at once, not halfway.
+  const auto cells = static_cast<std::size_t>(nx) * ny * nz;
+  frame.flags.reserve(cells);
+  frame.pressure.reserve(cells);
+  frame.velocity.reserve(3 * cells);
   for (int z = 0; z < nz; ++z) {
     for (int y = 0; y < ny; ++y) {
       for (int x = 0; x < nx; ++x) {
@@ -123,22 +138,40 @@ std::uint64_t count_mismatches(const DriverOptions& options, const io::GridGeome
   return mismatches;
 }
 
+std::int64_t cell_count(const DriverOptions& options) {
+  return std::int64_t{options.cells[0]} * options.cells[1] * options.cells[2];
+}
+
+std::string grid_text(const DriverOptions& options) {
+  return std::to_string(options.cells[0]) + " x " + std::to_string(options.cells[1]) + " x " +
+         std::to_string(options.cells[2]);
+}
+
 int run(const DriverOptions& options) {
   using deepnum::log::info;
+  // Before anything is allocated or created: the grid's size, then the output path.
+  deepnum::require<deepnum::InvalidArgumentError>(cell_count(options) <= kMostCells,
+                                                  "--cells ",
+                                                  grid_text(options),
+                                                  " = ",
+                                                  cell_count(options),
+                                                  " cells, more than the limit of 2^28 = ",
+                                                  kMostCells,
+                                                  " cells");
+  const std::string xdmf_path =
+      std::filesystem::path(options.output).replace_extension(".xdmf").string();
+  io::require_replaceable_file(options.output, "HDF5 file");
+  io::require_replaceable_file(xdmf_path, "XDMF file");
   io::GridGeometry geometry;
   geometry.dimension = 3;
   geometry.cells = {options.cells[0], options.cells[1], options.cells[2]};
   geometry.spacing = {1.0 / options.cells[0], 1.0 / options.cells[1], 1.0 / options.cells[2]};
   geometry.validate();
-  deepnum::require<deepnum::InvalidArgumentError>(
-      options.frames >= 1, "--frames must be >= 1, got ", options.frames);
 
   deepnum::Stopwatch stopwatch;
   write_dataset_file(options, geometry);
   const double write_seconds = stopwatch.seconds();
 
-  const std::string xdmf_path =
-      std::filesystem::path(options.output).replace_extension(".xdmf").string();
   std::vector<io::XdmfTimeStep> steps;
   for (int frame = 0; frame < options.frames; ++frame) {
     steps.push_back({frame_group(frame), frame * kTimeStep});
@@ -180,22 +213,34 @@ int main(int argc, char** argv) {
   CLI::App app{"Writes a 3D grid time series to HDF5 + XDMF, reads it back and checks it."};
   app.add_option("--output", options.output, "HDF5 file to write (sidecar: same name, .xdmf)")
       ->capture_default_str();
-  app.add_option("--cells", options.cells, "cells along x, y, z")
+  app.add_option("--cells",
+                 options.cells,
+                 "cells along x, y, z (each 1 to 4096, at most 2^28 = 268435456 in all)")
       ->expected(3)
-      ->check(CLI::PositiveNumber)
+      ->check(CLI::Range(1, kMostCellsPerAxis))
       ->capture_default_str();
   app.add_option("--frames", options.frames, "number of time steps")
-      ->check(CLI::PositiveNumber)
+      ->check(CLI::Range(1, 100000))
       ->capture_default_str();
-  app.add_option("--log-level", options.log_level, "trace, debug, info, warn, error, off")
+  app.add_option(
+         "--log-level", options.log_level, "trace, debug, info, warn, error, critical or off")
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
+  // Every failure ends here as one line and status 1; unwinding removes the temporary file.
   try {
     deepnum::log::set_level(options.log_level);
     return run(options);
-  } catch (const deepnum::Error& error) {
+  } catch (const std::bad_alloc&) {
+    deepnum::log::error(
+        "out of memory: a frame of the {} grid needs about {:.1f} GiB, twice "
+        "while it is read back",
+        grid_text(options),
+        kBytesPerCell * static_cast<double>(cell_count(options)) / (1 << 30));
+  } catch (const std::exception& error) {
     deepnum::log::error("{}", error.what());
-    return 1;
+  } catch (...) {
+    deepnum::log::error("failed with an exception of unknown type");
   }
+  return 1;
 }
