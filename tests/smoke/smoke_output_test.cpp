@@ -9,11 +9,13 @@
 
 #include "deepnum/core/error.hpp"
 #include "deepnum/io/attributes.hpp"
+#include "deepnum/io/errors.hpp"
 #include "deepnum/io/file.hpp"
 #include "deepnum/io/grid.hpp"
 #include "deepnum/linear/solver_factory.hpp"
 #include "deepnum/smoke/frame_output.hpp"
 #include "deepnum/smoke/smoke_simulation.hpp"
+#include "log_capture.hpp"
 
 namespace smoke = deepnum::smoke;
 namespace linear = deepnum::linear;
@@ -153,4 +155,46 @@ BOOST_AUTO_TEST_CASE(frame_output_options_are_validated) {
   options.path = "x.h5";
   options.commit_interval = 0;
   BOOST_CHECK_THROW(smoke::FrameOutput output(options), deepnum::OptionError);
+}
+
+BOOST_AUTO_TEST_CASE(output_path_that_is_a_directory_is_refused_when_the_output_is_created) {
+  const std::string path = fresh_path("frames_folder.h5");
+  std::filesystem::create_directory(path);
+  smoke::FrameOutputOptions options;
+  options.path = path;
+  try {
+    smoke::FrameOutput output(options);
+    BOOST_FAIL("a directory was accepted as the frames file");
+  } catch (const io::HdfError& error) {
+    const std::string message = error.what();
+    BOOST_TEST(message.find("'frames_folder.h5': it is a directory") != std::string::npos, message);
+  }
+  std::filesystem::remove(path);
+}
+
+BOOST_AUTO_TEST_CASE(failed_commit_reports_its_cause_once_and_nothing_commits_again) {
+  const std::string path = fresh_path("becomes_a_folder.h5");
+  smoke::SmokeSimulation simulation(small_bunny());
+  const std::unique_ptr<linear::LinearSolver> solver = linear::make_solver("cg");
+  const smoke_test::LogCapture log;
+  {
+    smoke::FrameOutputOptions options;
+    options.path = path;
+    options.commit_interval = 2;
+    smoke::FrameOutput output(options);
+    output.write(simulation, simulation.step(*solver, solve_options()));  // pending
+    std::filesystem::create_directory(path);  // the target turns into a directory mid-run
+    try {
+      output.write(simulation, simulation.step(*solver, solve_options()));  // commits
+      BOOST_FAIL("a commit over a directory succeeded");
+    } catch (const io::HdfError& error) {
+      const std::string message = error.what();
+      BOOST_TEST(message.find("'becomes_a_folder.h5': it is a directory") != std::string::npos,
+                 message);
+    }
+    BOOST_CHECK_NO_THROW(output.finish());
+  }
+  BOOST_TEST(log.text().find("called twice") == std::string::npos, log.text());
+  BOOST_TEST(log.text().find("frames not saved") == std::string::npos, log.text());
+  std::filesystem::remove(path);
 }

@@ -13,6 +13,7 @@
 #include "deepnum/io/attributes.hpp"
 #include "deepnum/io/eigen.hpp"
 #include "deepnum/io/grid.hpp"
+#include "deepnum/io/output_file.hpp"
 #include "deepnum/io/sparse.hpp"
 
 namespace deepnum::smoke {
@@ -143,10 +144,15 @@ void FrameOutputOptions::validate() const {
 FrameOutput::FrameOutput(FrameOutputOptions options) : options_(std::move(options)) {
   options_.validate();
   xdmf_path_ = options_.xdmf_path.empty() ? sidecar_path_for(options_.path) : options_.xdmf_path;
+  // Opening the first writer now checks both paths before any frame is computed.
+  io::require_replaceable_file(xdmf_path_, "XDMF file");
+  writer_ = std::make_unique<io::AtomicFileWriter>(options_.path, io::WriteMode::kReplace);
 }
 
 FrameOutput::~FrameOutput() {
-  if (pending_.empty()) return;
+  // Only frames still pending in a live writer are committed: after a failed commit both
+  // are gone, and that failure has been reported by the exception.
+  if (!writer_ || pending_.empty()) return;
   try {
     commit();
   } catch (const std::exception& error) {
@@ -165,9 +171,10 @@ void FrameOutput::write(const SmokeSimulation& simulation, const StepSummary& st
     // The first writer replaces whatever the target held; later ones extend a copy of it.
     writer_ = std::make_unique<io::AtomicFileWriter>(
         options_.path, file_started_ ? io::WriteMode::kUpdate : io::WriteMode::kReplace);
-    if (!file_started_) write_run_attributes(writer_->file(), simulation);
   }
   try {
+    // A writer holding no frame of a file not yet started is a new, empty file.
+    if (!file_started_ && pending_.empty()) write_run_attributes(writer_->file(), simulation);
     write_frame(writer_->file(), simulation, step, options_);
   } catch (...) {
     // A half-written frame must not be committed: drop the temporary file and the
@@ -185,7 +192,15 @@ void FrameOutput::finish() {
 }
 
 void FrameOutput::commit() {
-  writer_->commit();
+  try {
+    writer_->commit();
+  } catch (...) {
+    // The writer is spent and its frames are lost: forget both, so that neither finish()
+    // nor the destructor commits again, and let the caller see the cause.
+    writer_.reset();
+    pending_.clear();
+    throw;
+  }
   writer_.reset();
   file_started_ = true;
   committed_.insert(committed_.end(), pending_.begin(), pending_.end());

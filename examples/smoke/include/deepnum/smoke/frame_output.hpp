@@ -55,20 +55,26 @@ struct FrameOutputOptions {
 
 class FrameOutput {
  public:
-  // Nothing is written before the first commit. An existing file at options.path is
-  // replaced at the first commit.
+  // Opens the first writer (its temporary file beside options.path), so that an unusable
+  // path fails here, before any frame is computed: throws OptionError for invalid
+  // options and the io::AtomicFileWriter errors (a missing folder, a directory, FIFO or
+  // symbolic link at the path or the sidecar's path, a folder that is not writable).
+  // The target itself is untouched until the first commit, which replaces an existing
+  // file.
   explicit FrameOutput(FrameOutputOptions options);
   // Commits pending frames on a best-effort basis (logging a failure); call finish() to
-  // see errors.
+  // see errors. Never commits again after a failed commit.
   ~FrameOutput();
   FrameOutput(const FrameOutput&) = delete;
   FrameOutput& operator=(const FrameOutput&) = delete;
 
   // Adds the simulation's current state as frame `step.step`; commits when
-  // commit_interval frames are pending. Throws the deepnum::io errors.
+  // commit_interval frames are pending. Throws the deepnum::io errors. When writing or
+  // committing fails, the frames pending since the last commit are dropped (the file
+  // keeps the committed ones) and the next write() starts a new writer.
   void write(const SmokeSimulation& simulation, const StepSummary& step);
 
-  // Commits pending frames and writes the sidecar.
+  // Commits pending frames and writes the sidecar; throws the deepnum::io errors.
   void finish();
 
   const std::string& xdmf_path() const { return xdmf_path_; }
