@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdint>
 #include <deque>
+#include <filesystem>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -194,6 +195,17 @@ BOOST_AUTO_TEST_CASE(obj_reader_reports_a_missing_file_by_name) {
     BOOST_FAIL("read_obj accepted a missing file");
   } catch (const deepnum::IoError& error) {
     BOOST_TEST(contains(error.what(), "'no_such_folder/missing.obj'"), error.what());
+  }
+}
+
+BOOST_AUTO_TEST_CASE(obj_reader_says_a_directory_is_a_directory) {
+  const std::string path = "mesh_folder.obj";
+  std::filesystem::create_directories(path);
+  try {
+    smoke::read_obj(path);
+    BOOST_FAIL("read_obj accepted a directory");
+  } catch (const deepnum::IoError& error) {
+    BOOST_TEST(contains(error.what(), "OBJ file 'mesh_folder.obj' is a directory"), error.what());
   }
 }
 

@@ -16,6 +16,7 @@
 #include "deepnum/smoke/mac_grid.hpp"
 #include "deepnum/smoke/smoke_simulation.hpp"
 #include "deepnum/smoke/voxelizer.hpp"
+#include "log_capture.hpp"
 
 namespace smoke = deepnum::smoke;
 namespace linear = deepnum::linear;
@@ -360,4 +361,18 @@ BOOST_AUTO_TEST_CASE(bunny_scene_with_a_missing_mesh_names_the_file) {
     BOOST_TEST(std::string(error.what()).find("'missing_bunny.obj'") != std::string::npos,
                error.what());
   }
+}
+
+BOOST_AUTO_TEST_CASE(flat_obstacle_mesh_is_reported_as_giving_no_solid_cells) {
+  // A square in the plane z = 0: it encloses no volume, so no cell centre is inside.
+  const std::string path = "flat_square.obj";
+  std::ofstream(path) << "v -1 -1 0\nv 1 -1 0\nv 1 1 0\nv -1 1 0\nf 1 2 3 4\n";
+  smoke::SmokeScene scene = small_scene(smoke::SceneKind::kBunny, 16, 3, false);
+  scene.mesh_path = path;
+  const smoke_test::LogCapture log;
+  const smoke::SmokeSimulation simulation(scene);
+  BOOST_TEST(simulation.flags().count(CellFlag::kSolid) == 0);
+  BOOST_TEST(log.text().find("[warning]") != std::string::npos, log.text());
+  BOOST_TEST(log.text().find("'flat_square.obj' gives no solid cells") != std::string::npos,
+             log.text());
 }

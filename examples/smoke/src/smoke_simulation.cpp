@@ -208,6 +208,15 @@ void SmokeSimulation::build_flags() {
         voxelized.inside_cells,
         voxelized.disputed_cells,
         voxelized.seconds);
+    if (voxelized.inside_cells == 0) {
+      log::warn(
+          "obstacle '{}' gives no solid cells at n = {}: no cell centre lies inside "
+          "it (is the mesh open or flat? signed volume {:.3g} m^3, {} open edges)",
+          scene_.mesh_path,
+          scene_.resolution,
+          signed_volume(obstacle_),
+          count_open_edges(obstacle_));
+    }
   }
   remove_enclosed_fluid();
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <string_view>
 #include <unordered_map>
@@ -92,6 +93,10 @@ struct PendingTriangle {
 }  // namespace
 
 TriangleMesh read_obj(const std::string& path) {
+  // An ifstream opens a directory without complaint and only fails on reading it.
+  std::error_code error;
+  require<IoError>(
+      !std::filesystem::is_directory(path, error), "OBJ file '", path, "' is a directory");
   std::ifstream input(path);
   require<IoError>(input.is_open(), "cannot open OBJ file '", path, "' for reading");
   TriangleMesh mesh = read_obj(input, path);

@@ -109,7 +109,8 @@ class SmokeSimulation {
   // Builds the flags (walls, air, voxelized obstacle), the pressure system and the fields
   // at rest. Fluid cells cut off from the main fluid region (pockets enclosed by the
   // obstacle) become solid, so every pure-Neumann system has a single null vector.
-  // Throws OptionError for invalid options and IoError for an unreadable mesh.
+  // Throws OptionError for invalid options and IoError for an unreadable mesh. Logs a
+  // warning naming the mesh when it gives no solid cell (open, flat or below a cell).
   explicit SmokeSimulation(const SmokeScene& scene);
 
   // Takes one step, solving the pressure system with `solver`. The solver is set up

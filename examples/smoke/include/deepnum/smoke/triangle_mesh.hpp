@@ -35,9 +35,9 @@ struct BoundingBox {
 // Polygons with more than three corners are split into a fan of triangles around their
 // first corner. Texture coordinates, normals, groups, materials, smoothing groups and
 // other statements are skipped. Throws IoError naming the file (and the line, for
-// malformed input): missing or unreadable file, malformed number, a face with fewer than
-// three corners, an index of 0 or outside the vertices, non-finite coordinates, or a
-// file without triangles.
+// malformed input): missing or unreadable file, a directory, malformed number, a face with fewer
+// than three corners, an index of 0 or outside the vertices, non-finite coordinates, or a file
+// without triangles.
 TriangleMesh read_obj(const std::string& path);
 
 // The same from a stream; `source_name` stands for the file in error messages.
