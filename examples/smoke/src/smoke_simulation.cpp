@@ -209,12 +209,18 @@ void SmokeSimulation::build_flags() {
         voxelized.disputed_cells,
         voxelized.seconds);
     if (voxelized.inside_cells == 0) {
+      // The signed volume means nothing for an open mesh: report its extent instead.
+      const Eigen::Vector3d extent = bounding_box(obstacle_).extent();
       log::warn(
-          "obstacle '{}' gives no solid cells at n = {}: no cell centre lies inside "
-          "it (is the mesh open or flat? signed volume {:.3g} m^3, {} open edges)",
+          "obstacle '{}' gives no solid cells at n = {}: no cell centre lies inside it (is the "
+          "mesh open or flat? placed extent {:.3g} x {:.3g} x {:.3g} m, cell size {:.3g} m, {} "
+          "open edges)",
           scene_.mesh_path,
           scene_.resolution,
-          signed_volume(obstacle_),
+          extent.x(),
+          extent.y(),
+          extent.z(),
+          h,
           count_open_edges(obstacle_));
     }
   }
