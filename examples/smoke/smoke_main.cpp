@@ -3,11 +3,13 @@
 //
 //   deepnum_smoke --scene bunny --n 64 --frames 50 --solver icpcg --output bunny.h5
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <memory>
+#include <new>
 #include <optional>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include <fmt/format.h>
@@ -17,6 +19,7 @@
 #include "deepnum/core/error.hpp"
 #include "deepnum/core/logging.hpp"
 #include "deepnum/core/timing.hpp"
+#include "deepnum/io/output_file.hpp"
 #include "deepnum/linear/solver_comparison.hpp"
 #include "deepnum/linear/solver_factory.hpp"
 #include "deepnum/smoke/frame_output.hpp"
@@ -44,22 +47,47 @@ struct DriverOptions {
   std::string records_path;
 };
 
-// Writes the comparison records as JSON through a temporary file and a rename, so an
-// interrupted run never leaves a half-written records file.
+// CLI11's own range checks print their open upper bound, 1.797e308, in full.
+CLI::Validator number_at_least_zero() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        double value = 0.0;
+        const bool parsed = CLI::detail::lexical_cast(text, value);
+        return parsed && std::isfinite(value) && value >= 0 ? "" : text + " is not a number >= 0";
+      },
+      "NUMBER >= 0",
+      "number_at_least_zero");
+}
+
+CLI::Validator number_above_zero() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        double value = 0.0;
+        const bool parsed = CLI::detail::lexical_cast(text, value);
+        return parsed && std::isfinite(value) && value > 0 ? "" : text + " is not a number > 0";
+      },
+      "NUMBER > 0",
+      "number_above_zero");
+}
+
+// Creates the folder of an output file, then checks that the file can be written all or
+// nothing (io::require_replaceable_file): run before any frame is computed.
+void prepare_output_path(const std::string& path, const std::string& kind) {
+  const std::filesystem::path folder = std::filesystem::path(path).parent_path();
+  std::error_code error;
+  if (!folder.empty() && !std::filesystem::create_directories(folder, error) && error) {
+    throw deepnum::IoError("cannot create the folder '" + folder.string() + "' of " + kind + " '" +
+                           path + "': " + error.message());
+  }
+  deepnum::io::require_replaceable_file(path, kind);
+}
+
+// Writes the comparison records as JSON all or nothing (a temporary file beside the
+// target, then a rename), so an interrupted run never leaves a half-written file.
 void write_records(const std::string& path,
                    const std::vector<deepnum::linear::SolverRecord>& records) {
-  const std::filesystem::path target(path);
-  if (target.has_parent_path()) std::filesystem::create_directories(target.parent_path());
-  const std::filesystem::path temporary =
-      target.parent_path() / ("." + target.filename().string() + ".tmp");
-  {
-    std::ofstream stream(temporary);
-    stream << deepnum::linear::records_to_json(records, /*with_history=*/true);
-    if (!stream.flush()) {
-      throw deepnum::IoError("cannot write solver records to '" + temporary.string() + "'");
-    }
-  }
-  std::filesystem::rename(temporary, target);
+  deepnum::io::write_text_atomically(
+      path, deepnum::linear::records_to_json(records, /*with_history=*/true), "records file");
 }
 
 #if DEEPNUM_WITH_PETSC
@@ -82,6 +110,25 @@ int default_commit_interval(const deepnum::smoke::SmokeScene& scene, int frames)
 
 int run(const DriverOptions& options) {
   using namespace deepnum;
+  // The output paths first: a path that cannot be written fails before any work.
+  std::unique_ptr<smoke::FrameOutput> output;
+  if (!options.output.empty()) {
+    prepare_output_path(options.output, "HDF5 file");
+    smoke::FrameOutputOptions output_options;
+    output_options.path = options.output;
+    output_options.save_systems = options.save_systems;
+    output_options.commit_interval = options.commit_every > 0
+                                         ? options.commit_every
+                                         : default_commit_interval(options.scene, options.frames);
+    output = std::make_unique<smoke::FrameOutput>(output_options);
+    log::info("writing frames to '{}' (sidecar '{}'), committed every {} frame(s){}",
+              options.output,
+              output->xdmf_path(),
+              output_options.commit_interval,
+              options.save_systems ? ", with pressure systems" : "");
+  }
+  if (!options.records_path.empty()) prepare_output_path(options.records_path, "records file");
+
 #if DEEPNUM_WITH_PETSC
   std::optional<linear::PetscSession> petsc;
   if (uses_petsc(options)) petsc.emplace();
@@ -98,24 +145,6 @@ int run(const DriverOptions& options) {
     comparison.emplace(options.compare_solvers);
     comparison->set_system(simulation.pressure_system().system);
     simulation.require_solver_setup();
-  }
-
-  std::unique_ptr<smoke::FrameOutput> output;
-  if (!options.output.empty()) {
-    const std::filesystem::path folder = std::filesystem::path(options.output).parent_path();
-    if (!folder.empty()) std::filesystem::create_directories(folder);
-    smoke::FrameOutputOptions output_options;
-    output_options.path = options.output;
-    output_options.save_systems = options.save_systems;
-    output_options.commit_interval = options.commit_every > 0
-                                         ? options.commit_every
-                                         : default_commit_interval(options.scene, options.frames);
-    output = std::make_unique<smoke::FrameOutput>(output_options);
-    log::info("writing frames to '{}' (sidecar '{}'), committed every {} frame(s){}",
-              options.output,
-              output->xdmf_path(),
-              output_options.commit_interval,
-              options.save_systems ? ", with pressure systems" : "");
   }
 
   ProgressReporter progress("smoke " + options.scene_name, options.frames);
@@ -195,10 +224,10 @@ int main(int argc, char** argv) {
   app.add_option("--mesh", scene.mesh_path, "OBJ mesh of the bunny scene's obstacle")
       ->capture_default_str();
   app.add_option("--dt", scene.fixed_dt, "fixed time step in seconds (0: CFL-limited)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(number_at_least_zero())
       ->capture_default_str();
   app.add_option("--max-dt", scene.max_dt, "largest CFL-limited time step in seconds")
-      ->check(CLI::PositiveNumber)
+      ->check(number_above_zero())
       ->capture_default_str();
   app.add_option("--frames", options.frames, "number of frames (one step each)")
       ->check(CLI::Range(1, 1000000))
@@ -207,10 +236,10 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember(deepnum::linear::available_solvers()))
       ->capture_default_str();
   app.add_option("--rtol", options.solve.rtol, "relative residual tolerance ||b - A x|| / ||b||")
-      ->check(CLI::PositiveNumber)
+      ->check(number_above_zero())
       ->capture_default_str();
   app.add_option("--max-iterations", options.solve.max_iterations, "solver iteration limit")
-      ->check(CLI::PositiveNumber)
+      ->check(CLI::Range(1, 1000000000))
       ->capture_default_str();
   app.add_option("--output", options.output, "HDF5 file for the frames (none: no output)");
   app.add_flag("--save-systems",
@@ -220,39 +249,51 @@ int main(int argc, char** argv) {
                  options.commit_every,
                  "frames per atomic commit of the output (each commit copies the file; "
                  "0: 1 up to 64^3 cells, 10 up to 128^3, else once at the end)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(CLI::Range(0, 1000000))
       ->capture_default_str();
-  app.add_option("--compare-solvers",
-                 options.compare_solvers,
-                 "also solve each compared frame's pressure system from x0 = 0 with each of "
-                 "these solvers and print a table (comma-separated)")
-      ->delimiter(',')
-      ->check(CLI::IsMember(deepnum::linear::available_solvers()));
+  CLI::Option* compare_solvers =
+      app.add_option("--compare-solvers",
+                     options.compare_solvers,
+                     "also solve each compared frame's pressure system from x0 = 0 with each of "
+                     "these solvers and print a table (comma-separated)")
+          ->delimiter(',')
+          ->check(CLI::IsMember(deepnum::linear::available_solvers()));
   app.add_option("--compare-every", options.compare_every, "compare on every k-th frame")
-      ->check(CLI::PositiveNumber)
+      ->check(CLI::Range(1, 1000000))
       ->capture_default_str();
   app.add_option("--compare-rtol",
                  options.compare_rtols,
                  "relative tolerances of the comparison (comma-separated; default --rtol)")
       ->delimiter(',')
-      ->check(CLI::PositiveNumber);
+      ->check(number_above_zero());
   app.add_option("--records",
                  options.records_path,
                  "JSON file for the comparison's records (one per solve, with residual "
-                 "histories)");
+                 "histories; needs --compare-solvers)")
+      ->needs(compare_solvers);
   app.add_option(
          "--log-level", options.log_level, "trace, debug, info, warn, error, critical or off")
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
+  // Every failure ends here as one line and status 1; unwinding removes temporary files.
   try {
     deepnum::log::set_level(options.log_level);
     scene.kind = deepnum::smoke::scene_kind_from_string(options.scene_name);
     options.solve.record_history = false;
     options.solve.validate();
     return run(options);
+  } catch (const std::bad_alloc&) {
+    const std::array<int, 3> cells = scene.cells();
+    deepnum::log::error("out of memory: the {} scene of {} x {} x {} cells does not fit",
+                        options.scene_name,
+                        cells[0],
+                        cells[1],
+                        cells[2]);
   } catch (const std::exception& error) {
     deepnum::log::error("{}", error.what());
-    return 1;
+  } catch (...) {
+    deepnum::log::error("failed with an exception of unknown type");
   }
+  return 1;
 }

@@ -1,11 +1,16 @@
 """Runs the deepnum_smoke driver on small grids and checks its HDF5 frames with h5py,
 numpy and scipy: layout and attributes, the pressure matrix against one assembled here
 from the flags, the stored solution against the stopping rule, the grid rhs against the
-system's rhs, the hard-linked matrix, and the XDMF sidecar.
+system's rhs, the hard-linked matrix, and the XDMF sidecar. Also checks the comparison
+records file, and that bad arguments and unusable output paths fail before any frame is
+computed, each with one short error line naming the cause.
 
 Usage: check_smoke_driver.py <deepnum_smoke executable> <work folder>
 """
+import json
 import os
+import resource
+import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ElementTree
@@ -132,8 +137,74 @@ def check_run(driver, folder, scene, extra, frames, rtol):
                 expect(dataset in file, "sidecar points at missing %s" % dataset)
 
 
+def expect_refusal(driver, folder, name, arguments, expected_parts, forbidden_parts=()):
+    """The run fails (not by a signal), its first line names every expected part, no line
+    is overlong, and no frame was computed (the log would say "frame 1:")."""
+    code, output = run_driver(driver, arguments + ["--n", "16", "--frames", "1"])
+    lines = [line for line in output.splitlines() if line.strip()]
+    context = "%s: %s -> status %d, output %r" % (name, arguments, code, output)
+    expect(code != 0 and code < 128 and lines, "did not fail cleanly: " + context)
+    for part in expected_parts:
+        expect(part in lines[0], "first line lacks %r: %s" % (part, context))
+    for part in forbidden_parts:
+        expect(part not in output, "output holds %r: %s" % (part, context))
+    expect(all(len(line) < 300 for line in lines), "an overlong line: " + context)
+    expect("frame 1:" not in output, "a frame was computed before failing: " + context)
+
+
+def check_refusals(driver, root):
+    folder = os.path.join(root, "refusals")
+    shutil.rmtree(folder, ignore_errors=True)
+    os.makedirs(os.path.join(folder, "frames.h5"))
+    os.makedirs(os.path.join(folder, "records.json"))
+
+    expect_refusal(driver, folder, "negative dt", ["--dt", "-1"], ["--dt", "-1", ">= 0"])
+    expect_refusal(driver, folder, "zero rtol", ["--rtol", "0"], ["--rtol", "0", "> 0"])
+    expect_refusal(driver, folder, "records without comparison",
+                   ["--records", os.path.join(folder, "r.json")],
+                   ["--records", "--compare-solvers"])
+    output_folder = os.path.join(folder, "frames.h5")
+    expect_refusal(driver, folder, "output is a directory", ["--output", output_folder],
+                   ["'%s': it is a directory" % output_folder], ["called twice"])
+    records_folder = os.path.join(folder, "records.json")
+    expect_refusal(driver, folder, "records is a directory",
+                   ["--compare-solvers", "cg", "--records", records_folder],
+                   ["'%s': it is a directory" % records_folder])
+    expect(sorted(os.listdir(folder)) == ["frames.h5", "records.json"],
+           "files left behind: %s" % sorted(os.listdir(folder)))
+
+
+def check_out_of_memory(driver, root):
+    """A grid that does not fit the address space the run may use fails with one line."""
+    limit = 1 << 30
+
+    def limit_memory():
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    result = subprocess.run([driver, "--n", "256", "--height-factor", "4", "--frames", "1"],
+                            capture_output=True, text=True, preexec_fn=limit_memory, timeout=60,
+                            cwd=root)
+    output = result.stdout + result.stderr
+    expect(result.returncode == 1 and "out of memory" in output,
+           "out of memory: status %d, %r" % (result.returncode, output))
+
+
+def check_records(driver, root):
+    folder = os.path.join(root, "records")
+    shutil.rmtree(folder, ignore_errors=True)
+    os.makedirs(folder)
+    path = os.path.join(folder, "records.json")
+    code, output = run_driver(driver, ["--n", "16", "--frames", "2", "--compare-solvers",
+                                       "cg,icpcg", "--records", path, "--log-level", "warn"])
+    expect(code == 0, "comparison run failed (%d): %s" % (code, output))
+    with open(path) as stream:
+        records = json.load(stream)
+    expect(len(records) == 4, "%d records, expected 2 frames x 2 solvers" % len(records))
+    expect(os.listdir(folder) == ["records.json"], "files left: %s" % os.listdir(folder))
+
+
 def main():
-    driver, folder = sys.argv[1], sys.argv[2]
+    driver, folder = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
     os.makedirs(folder, exist_ok=True)
 
     code, output = run_driver(driver, ["--help"])
@@ -144,6 +215,9 @@ def main():
                                        "--mesh", os.path.join(folder, "missing.obj")])
     expect(code == 1 and "missing.obj" in output, "a missing mesh was not reported: %s" % output)
 
+    check_refusals(driver, folder)
+    check_out_of_memory(driver, folder)
+    check_records(driver, folder)
     check_run(driver, folder, "bunny", [], frames=3, rtol=1e-7)
     check_run(driver, folder, "plume", ["--open-top", "--dimension", "2"], frames=2, rtol=1e-6)
     print("check_smoke_driver: all checks passed")
