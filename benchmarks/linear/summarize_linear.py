@@ -25,6 +25,7 @@ def write_atomically(path, text_or_bytes):
     handle, temporary = tempfile.mkstemp(prefix="." + os.path.basename(path), dir=folder)
     with os.fdopen(handle, mode) as stream:
         stream.write(text_or_bytes)
+    os.chmod(temporary, 0o644)  # mkstemp creates 0600; results are for everyone to read
     os.replace(temporary, path)
 
 
@@ -75,11 +76,14 @@ def plot(records, path):
         rtol = min(r["rtol"] for r in ofscene)
         chosen = [r for r in ofscene if r["n"] == n and r["rtol"] == rtol]
         frame = max(r["frame"] for r in chosen)
-        for record in (r for r in chosen if r["frame"] == frame):
+        styles = ["-", "--", ":", "-.", (0, (5, 1))]
+        for index, record in enumerate(r for r in chosen if r["frame"] == frame):
             history = record["residual_history"]
             rhs_norm = history[0] if history[0] > 0 else 1.0
+            # icpcg and petsc-icc take identical iterates: distinct line styles keep both
+            # visible.
             axis.semilogy(range(len(history)), [value / rhs_norm for value in history],
-                          label=record["solver"])
+                          label=record["solver"], linestyle=styles[index % len(styles)])
         axis.axhline(rtol, color="grey", linestyle=":", linewidth=1)
         axis.set_title(f"{scene}, {n}^3, frame {frame}")
         axis.set_xlabel("iteration")
@@ -91,6 +95,7 @@ def plot(records, path):
     handle, temporary = tempfile.mkstemp(prefix=".convergence", suffix=".png", dir=folder)
     os.close(handle)
     figure.savefig(temporary, dpi=110)
+    os.chmod(temporary, 0o644)
     os.replace(temporary, path)
 
 
