@@ -1,11 +1,14 @@
 #include "deepnum/linear/conjugate_gradient.hpp"
 
 #include "deepnum/core/error.hpp"
+#include "deepnum/linear/iteration_control.hpp"
 #include "preconditioned_cg.hpp"
 
 namespace deepnum::linear {
 
 void ConjugateGradientSolver::setup(const LinearSystem& system) {
+  system_ = nullptr;
+  validate_system(name(), system);
   system_ = &system;
 }
 

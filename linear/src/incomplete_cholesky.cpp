@@ -173,6 +173,8 @@ IncompleteCholeskyFactor incomplete_cholesky(const SparseMatrix& matrix) {
 
 void IncompleteCholeskySolver::setup(const LinearSystem& system) {
   Stopwatch clock;
+  system_ = nullptr;
+  validate_system(name(), system);
   system_ = &system;
   factor_ = incomplete_cholesky(system.matrix);
   setup_seconds_ = clock.seconds();

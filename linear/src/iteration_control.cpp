@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -12,6 +14,8 @@
 namespace deepnum::linear {
 namespace {
 
+using SparseColumns = Eigen::SparseMatrix<double, Eigen::ColMajor, int>;
+
 // Index of the first NaN/Inf entry, or -1.
 Eigen::Index first_non_finite(const Vector& v) {
   for (Eigen::Index i = 0; i < v.size(); ++i) {
@@ -20,15 +24,232 @@ Eigen::Index first_non_finite(const Vector& v) {
   return -1;
 }
 
+void check_shapes(std::string_view solver, const LinearSystem& system) {
+  const auto& A = system.matrix;
+  require<InvalidArgumentError>(
+      A.rows() == A.cols(), solver, ": the matrix must be square, got ", A.rows(), " x ", A.cols());
+  for (std::size_t j = 0; j < system.null_space.size(); ++j) {
+    require<InvalidArgumentError>(system.null_space[j].size() == A.rows(),
+                                  solver,
+                                  ": null-space vector ",
+                                  j,
+                                  " has ",
+                                  system.null_space[j].size(),
+                                  " entries, the matrix has ",
+                                  A.rows(),
+                                  " rows");
+  }
+}
+
+// max |A_ij|; throws for the first entry (in row order) that is NaN or Inf.
+double largest_finite_entry(std::string_view solver, const SparseMatrix& A) {
+  double largest = 0.0;
+  for (Eigen::Index i = 0; i < A.outerSize(); ++i) {
+    for (SparseMatrix::InnerIterator it(A, i); it; ++it) {
+      if (!std::isfinite(it.value())) {
+        throw InvalidArgumentError(fmt::format(
+            "{}: the matrix entry A({}, {}) = {} is not finite", solver, i, it.col(), it.value()));
+      }
+      largest = std::max(largest, std::abs(it.value()));
+    }
+  }
+  return largest;
+}
+
+bool symmetric_pair(double a, double b) {
+  const double scale = std::max({std::abs(a), std::abs(b), std::numeric_limits<double>::min()});
+  return std::abs(a - b) <= kSymmetryTolerance * scale;
+}
+
+// True when every row lists its columns in increasing order (repeats allowed), as Eigen
+// keeps them after insert() or setFromTriplets(); a CSR copied in raw may not.
+bool rows_sorted(const SparseMatrix& A) {
+  for (Eigen::Index i = 0; i < A.outerSize(); ++i) {
+    Eigen::Index previous = -1;
+    for (SparseMatrix::InnerIterator it(A, i); it; ++it) {
+      if (it.col() < previous) return false;
+      previous = it.col();
+    }
+  }
+  return true;
+}
+
+// The sum of the entries stored at (row, column) of a row-sorted A, and whether any is.
+std::pair<double, bool> stored_entry(const SparseMatrix& A, Eigen::Index row, Eigen::Index column) {
+  const int* columns = A.innerIndexPtr();
+  const int begin = A.outerIndexPtr()[row];
+  const int end = A.isCompressed() ? A.outerIndexPtr()[row + 1] : begin + A.innerNonZeroPtr()[row];
+  const int* found = std::lower_bound(columns + begin, columns + end, static_cast<int>(column));
+  double sum = 0.0;
+  bool stored = false;
+  for (; found != columns + end && *found == column; ++found) {
+    sum += A.valuePtr()[found - columns];
+    stored = true;
+  }
+  return {sum, stored};
+}
+
+// A = A^T to kSymmetryTolerance: every stored A(i, j) (repeats summed, as A x sums them) is
+// compared with A(j, i), found by binary search in row j (0 when not stored). O(nnz log r)
+// for rows of r entries, no copy of A unless its rows are unsorted. The first pair in row
+// order is reported.
+void check_symmetric(std::string_view solver, const SparseMatrix& matrix) {
+  // A transposed twice has every row sorted.
+  SparseMatrix sorted_copy;
+  const SparseMatrix* sorted = &matrix;
+  if (!rows_sorted(matrix)) {
+    sorted_copy = SparseMatrix(matrix.transpose()).transpose();
+    sorted = &sorted_copy;
+  }
+  const SparseMatrix& A = *sorted;
+
+  for (Eigen::Index i = 0; i < A.outerSize(); ++i) {
+    SparseMatrix::InnerIterator it(A, i);
+    while (it) {
+      const Eigen::Index j = it.col();
+      double a_ij = 0.0;
+      for (; it && it.col() == j; ++it) a_ij += it.value();
+      const auto [a_ji, a_ji_stored] = stored_entry(A, j, i);
+      if (symmetric_pair(a_ij, a_ji)) continue;
+      throw InvalidArgumentError(fmt::format(
+          "{}: the matrix is not symmetric: A({}, {}) = {} but A({}, {}) = {}{} (they may "
+          "differ by {:g} x the larger); every solver here assumes A = A^T",
+          solver,
+          i,
+          j,
+          a_ij,
+          j,
+          i,
+          a_ji,
+          a_ji_stored ? "" : " (not stored)",
+          kSymmetryTolerance));
+    }
+  }
+}
+
+// ||v|| with the squares summed by Neumaier's compensated summation: a plain sum over a
+// long constant vector drifts by up to ~n eps, which would blur a 1e-10 check at 10^7
+// entries.
+double compensated_norm(const double* values, const std::vector<int>& support) {
+  double sum = 0.0;
+  double compensation = 0.0;
+  for (const int i : support) {
+    const double term = values[i] * values[i];
+    const double next = sum + term;
+    compensation += std::abs(sum) >= std::abs(term) ? (sum - next) + term : (term - next) + sum;
+    sum = next;
+  }
+  return std::sqrt(sum + compensation);
+}
+
+// The basis {n_j} orthonormal and in the null space of A.
+void check_null_space(std::string_view solver,
+                      const SparseMatrix& A,
+                      double largest_entry,
+                      const std::vector<Vector>& basis) {
+  const Eigen::Index n = A.rows();
+  const auto k = static_cast<Eigen::Index>(basis.size());
+
+  // The basis as sparse columns (a pressure null vector lives on one component), with
+  // each vector's norm.
+  SparseColumns columns(n, k);
+  std::vector<int> support;
+  for (Eigen::Index j = 0; j < k; ++j) {
+    const Vector& v = basis[static_cast<std::size_t>(j)];
+    support.clear();
+    for (Eigen::Index i = 0; i < n; ++i) {
+      if (v[i] != 0.0) support.push_back(static_cast<int>(i));
+    }
+    const double norm = compensated_norm(v.data(), support);
+    if (!(std::abs(norm - 1.0) <= kNullSpaceOrthonormalityTolerance)) {
+      throw InvalidArgumentError(fmt::format(
+          "{}: null-space vector {} has norm {}, expected 1 within {:g} (the basis must be "
+          "orthonormal)",
+          solver,
+          j,
+          norm,
+          kNullSpaceOrthonormalityTolerance));
+    }
+    columns.startVec(j);
+    for (const int i : support) columns.insertBack(i, j) = v[i];
+  }
+  columns.finalize();
+
+  // n_i^T n_j for i < j, over overlapping supports only: the upper triangle of S^T S.
+  const SparseColumns gram =
+      k > 1 ? SparseColumns(SparseColumns(columns.transpose()) * columns) : SparseColumns(k, k);
+  for (Eigen::Index j = 0; j < k; ++j) {
+    for (SparseColumns::InnerIterator it(gram, j); it; ++it) {
+      if (it.row() >= j || std::abs(it.value()) <= kNullSpaceOrthonormalityTolerance) continue;
+      throw InvalidArgumentError(fmt::format(
+          "{}: null-space vectors {} and {} are not orthogonal: n_{}^T n_{} = {}, expected 0 "
+          "within {:g}",
+          solver,
+          it.row(),
+          j,
+          it.row(),
+          j,
+          it.value(),
+          kNullSpaceOrthonormalityTolerance));
+    }
+  }
+
+  // A S row by row, all vectors in one pass over A: (A n_j)_c = sum_i A(c, i) n_j(i), with
+  // the basis held by rows (row i: the vectors nonzero at i, usually one or none).
+  const Eigen::SparseMatrix<double, Eigen::RowMajor, int> by_row = columns;
+  std::vector<double> largest_product(static_cast<std::size_t>(k), 0.0);
+  std::vector<double> sum(static_cast<std::size_t>(k), 0.0);
+  std::vector<unsigned char> marked(static_cast<std::size_t>(k), 0);
+  std::vector<Eigen::Index> touched;
+  for (Eigen::Index c = 0; c < n; ++c) {
+    for (SparseMatrix::InnerIterator it(A, c); it; ++it) {
+      for (decltype(by_row)::InnerIterator entry(by_row, it.col()); entry; ++entry) {
+        const auto j = static_cast<std::size_t>(entry.col());
+        if (marked[j] == 0) touched.push_back(entry.col());
+        marked[j] = 1;
+        sum[j] += it.value() * entry.value();
+      }
+    }
+    for (const Eigen::Index vector : touched) {
+      const auto j = static_cast<std::size_t>(vector);
+      largest_product[j] = std::max(largest_product[j], std::abs(sum[j]));
+      sum[j] = 0.0;
+      marked[j] = 0;
+    }
+    touched.clear();
+  }
+  for (Eigen::Index j = 0; j < k; ++j) {
+    const double product = largest_product[static_cast<std::size_t>(j)];
+    if (!(product <= kNullSpaceResidualTolerance * largest_entry)) {
+      throw InvalidArgumentError(fmt::format(
+          "{}: null-space vector {} is not in the null space of A: ||A v||_inf = {}, above "
+          "{:g} x max|A_ij| = {:.3e}",
+          solver,
+          j,
+          product,
+          kNullSpaceResidualTolerance,
+          kNullSpaceResidualTolerance * largest_entry));
+    }
+  }
+}
+
 }  // namespace
+
+void validate_system(std::string_view solver, const LinearSystem& system) {
+  check_shapes(solver, system);
+  const double largest_entry = largest_finite_entry(solver, system.matrix);
+  check_symmetric(solver, system.matrix);
+  if (!system.null_space.empty()) {
+    check_null_space(solver, system.matrix, largest_entry, system.null_space);
+  }
+}
 
 void check_solve_input(std::string_view solver,
                        const LinearSystem& system,
                        const Vector& b,
                        const Vector& x) {
+  check_shapes(solver, system);
   const auto& A = system.matrix;
-  require<InvalidArgumentError>(
-      A.rows() == A.cols(), solver, ": the matrix must be square, got ", A.rows(), " x ", A.cols());
   require<InvalidArgumentError>(b.size() == A.rows(),
                                 solver,
                                 ": right-hand side b has ",
@@ -43,17 +264,6 @@ void check_solve_input(std::string_view solver,
                                 " entries, the matrix has ",
                                 A.rows(),
                                 " rows");
-  for (std::size_t j = 0; j < system.null_space.size(); ++j) {
-    require<InvalidArgumentError>(system.null_space[j].size() == A.rows(),
-                                  solver,
-                                  ": null-space vector ",
-                                  j,
-                                  " has ",
-                                  system.null_space[j].size(),
-                                  " entries, the matrix has ",
-                                  A.rows(),
-                                  " rows");
-  }
   const Eigen::Index bad_b = first_non_finite(b);
   require<InvalidArgumentError>(bad_b < 0,
                                 solver,

@@ -215,6 +215,30 @@ BOOST_AUTO_TEST_CASE(a_stalled_petsc_solve_says_so) {
   BOOST_TEST(contains(summary.message, "stall_window"), summary.message);
 }
 
+BOOST_AUTO_TEST_CASE(every_petsc_preset_rejects_an_asymmetric_matrix_at_setup) {
+  // PETSc's ICC spins forever on this matrix; the shared check stops it before PETSc runs.
+  SparseMatrix A(8, 8);
+  for (int i = 0; i < 8; ++i) {
+    if (i > 0) A.insert(i, i - 1) = -1.0;
+    A.insert(i, i) = 2.0;
+    if (i + 1 < 8) A.insert(i, i + 1) = -1.0;
+  }
+  A.coeffRef(0, 1) = -3.0;
+  const LinearSystem system{A, {}};
+  for (const auto& name : petsc_presets()) {
+    BOOST_TEST_CONTEXT(name) {
+      auto solver = make_solver(name);
+      try {
+        solver->setup(system);
+        BOOST_FAIL("asymmetric matrix accepted");
+      } catch (const deepnum::InvalidArgumentError& error) {
+        BOOST_TEST(contains(error.what(), "A(0, 1) = -3"), error.what());
+        BOOST_TEST(contains(error.what(), "A(1, 0) = -1"), error.what());
+      }
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(mismatched_sizes_are_rejected_by_the_petsc_solver) {
   const PressureSystem pressure = assemble_pressure_system(FlagGrid(2, {4, 4, 1}, 1.0));
   auto solver = make_solver("petsc-hypre");

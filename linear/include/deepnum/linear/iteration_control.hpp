@@ -35,6 +35,37 @@ void check_solve_input(std::string_view solver,
                        const Vector& b,
                        const Vector& x);
 
+// Tolerances of validate_system.
+// |A_ij - A_ji| <= kSymmetryTolerance max(|A_ij|, |A_ji|): assembled or stored entries of
+// a symmetric matrix are equal to the bit; a few roundings of a computed pair stay near
+// 1e-15, while any modelling asymmetry is far above 1e-12.
+constexpr double kSymmetryTolerance = 1e-12;
+// | ||n_j|| - 1 | and |n_i^T n_j| (i != j) up to this: the projections assume an
+// orthonormal basis, and a double-precision basis meets it to ~1e-15 (norms are summed
+// with compensation); a float32 basis (1e-7) fails, as it should.
+constexpr double kNullSpaceOrthonormalityTolerance = 1e-10;
+// ||A n_j||_inf <= kNullSpaceResidualTolerance max|A_ij|: for a true null vector of unit
+// norm each entry of A n_j is a sum of a row's few products, rounded at ~1e-16 of the
+// largest entry; a vector outside the null space gives ~1/sqrt(n) or more.
+constexpr double kNullSpaceResidualTolerance = 1e-10;
+
+// The checks every LinearSolver makes once in setup(), before any factorization, so that
+// no solver starts on a system it would mishandle (PETSc's ICC spins forever on an
+// asymmetric matrix, CG silently computes something else):
+// - A is square and its entries are finite;
+// - A is symmetric: |A_ij - A_ji| <= kSymmetryTolerance max(|A_ij|, |A_ji|), a missing
+//   entry counting as 0 (structure and values: each stored A(i, j) is compared with
+//   A(j, i), found by binary search in row j);
+// - each null-space vector has n entries, unit norm, is orthogonal to the others (to
+//   kNullSpaceOrthonormalityTolerance) and lies in the null space
+//   (||A n_j||_inf <= kNullSpaceResidualTolerance max|A_ij|).
+// Costs O(nnz log r + k n) time for k null vectors and rows of r entries (pairwise
+// products only where supports overlap), a few matrix-vector products' worth; O(n + k)
+// memory, plus a sorted copy of A when its rows list columns out of order.
+// Throws InvalidArgumentError naming the solver and the first failure: the entry (i, j)
+// with both values, or the vector index (or pair) with the measured value.
+void validate_system(std::string_view solver, const LinearSystem& system);
+
 // v -= sum_j (n_j^T v) n_j for an orthonormal basis {n_j}: v projected onto range(A).
 void remove_null_space(const std::vector<Vector>& null_space, Vector& v);
 

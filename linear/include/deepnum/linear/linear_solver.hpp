@@ -6,7 +6,10 @@
 // is singular). Iterations count applications of the search-direction update (one
 // matrix-vector product each). A solver never hangs and never throws for a numerical
 // failure: it returns a summary whose reason says why it stopped. It throws
-// InvalidArgumentError only for input it cannot start on (mismatched sizes, NaN/Inf).
+// InvalidArgumentError only for input it cannot start on: in setup(), a system that is
+// not square, not symmetric, holds NaN/Inf or has a null-space basis that is not
+// orthonormal or not null (validate_system, iteration_control.hpp); in solve(),
+// mismatched sizes or NaN/Inf in b or x.
 #pragma once
 
 #include <iosfwd>
@@ -87,8 +90,10 @@ class LinearSolver {
  public:
   virtual ~LinearSolver() = default;
   virtual std::string name() const = 0;
-  // Prepares for solves with this system (factorization, hierarchy). The solver keeps a
-  // reference to `system`, which must outlive it or the next setup().
+  // Checks the system (validate_system) and prepares for solves with it (factorization,
+  // hierarchy). The solver keeps a reference to `system`, which must outlive it or the
+  // next setup(). A system that fails the check is not kept: solve() then throws as
+  // before any setup().
   virtual void setup(const LinearSystem& system) = 0;
   // Solves A x = b; x holds the initial guess on entry and the answer on exit.
   virtual SolveSummary solve(const Vector& b, Vector& x, const SolveOptions& options) = 0;
