@@ -328,8 +328,13 @@ IterationControl::IterationControl(std::string solver,
               removed_null_norm_,
               b_.norm() > 0 ? removed_null_norm_ / b_.norm() : 0.0);
   }
-  // No x can bring ||b - A x|| below ||P_N b||, the part of b outside range(A).
-  inconsistent_ = !options_.project_rhs && removed_null_norm_ > tolerance_;
+  // No x can bring ||b - A x|| below ||P_N b||, the part of b outside range(A); but a
+  // part at the round-off level is what projecting b leaves, not an inconsistency (with
+  // a tolerance below that level the solve ends as stalled, saying so).
+  round_off_level_ = kRoundOffFactor * std::numeric_limits<double>::epsilon() *
+                     std::sqrt(static_cast<double>(b_.size())) * b_.norm();
+  inconsistent_ = !options_.project_rhs && removed_null_norm_ > tolerance_ &&
+                  removed_null_norm_ > round_off_level_;
 }
 
 IterationControl::IterationControl(std::string solver,
@@ -378,6 +383,11 @@ void IterationControl::record(int iteration, double residual_norm) {
   log::debug("{}: iteration {}, ||r|| = {:.6e}", solver_, iteration, residual_norm);
 }
 
+int IterationControl::stall_window_at(int iteration) const {
+  return std::max(options_.stall_window,
+                  static_cast<int>(kStallWindowShare * static_cast<double>(iteration)));
+}
+
 std::optional<TerminationReason> IterationControl::check(int iteration, double residual_norm) {
   record(iteration, residual_norm);
   if (!std::isfinite(residual_norm) || residual_norm > kDivergenceFactor * rhs_norm_) {
@@ -390,7 +400,8 @@ std::optional<TerminationReason> IterationControl::check(int iteration, double r
     stall_reference_norm_ = residual_norm;
     stall_reference_iteration_ = iteration;
   } else if (options_.stall_window > 0 &&
-             iteration - stall_reference_iteration_ >= options_.stall_window) {
+             iteration - stall_reference_iteration_ >= stall_window_at(iteration)) {
+    stall_window_used_ = stall_window_at(iteration);
     return TerminationReason::kStalled;
   }
   return std::nullopt;
@@ -418,6 +429,13 @@ SolveSummary IterationControl::finish(TerminationReason reason,
   }
   summary.reason = reason;
   summary.message = message_for(reason, iterations, summary.final_residual_norm);
+  if (limit_stop && reason != TerminationReason::kConverged && tolerance_ < round_off_level_) {
+    summary.message += fmt::format(
+        "; the tolerance is below the round-off level {:.3e} = {:g} eps sqrt(n) ||b|| of "
+        "double precision and may be out of reach: raise rtol or atol",
+        round_off_level_,
+        kRoundOffFactor);
+  }
   if (!detail.empty()) summary.message += "; " + detail;
 
   log::info("{} ({})", summary.brief(), summary.message);
@@ -446,10 +464,12 @@ std::string IterationControl::message_for(TerminationReason reason,
                          rule);
     case TerminationReason::kStalled:
       return fmt::format(
-          "stalled: ||r|| fell by less than {:g}% over the last {} iterations (stall_window), "
+          "stalled: the best ||r|| fell by less than {:g}% over the last {} iterations "
+          "(max(stall_window, {:g} x iterations)), "
           "||b - A x|| = {:.3e} still above the {}",
           100 * kStallDecrease,
-          options_.stall_window,
+          stall_window_used_,
+          kStallWindowShare,
           final_residual_norm,
           rule);
     case TerminationReason::kDiverged:

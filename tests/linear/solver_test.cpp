@@ -1,6 +1,7 @@
 #define BOOST_TEST_MODULE linear_solver
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -9,6 +10,7 @@
 #include "deepnum/core/error.hpp"
 #include "deepnum/linear/conjugate_gradient.hpp"
 #include "deepnum/linear/incomplete_cholesky.hpp"
+#include "deepnum/linear/iteration_control.hpp"
 #include "deepnum/linear/pressure_system.hpp"
 #include "deepnum/linear/solver_factory.hpp"
 #include "linear_test_support.hpp"
@@ -248,6 +250,92 @@ BOOST_AUTO_TEST_CASE(a_singular_system_without_its_null_space_stalls_and_says_so
   BOOST_TEST(summary.reason == TerminationReason::kStalled, summary.message);
   BOOST_TEST(summary.iterations < 5000);
   BOOST_TEST(contains(summary.message, "stall_window"), summary.message);
+}
+
+BOOST_AUTO_TEST_CASE(a_null_space_component_at_round_off_is_not_called_inconsistent) {
+  // b projected onto range(A), then a null-space part of 1e-17 ||b||: rounding, not
+  // inconsistency, although it exceeds rtol ||b|| = 1e-20 ||b||.
+  const PressureSystem pressure = assemble_pressure_system(FlagGrid(3, {6, 6, 6}, 1.0));
+  Vector b = linear_test::random_vector(9, pressure.unknown_count());
+  project_onto_range(pressure.system, b);
+  b += 1e-17 * b.norm() * pressure.system.null_space[0];
+  for (const auto& name : kEigenSolvers) {
+    BOOST_TEST_CONTEXT(name) {
+      auto solver = make_solver(name);
+      solver->setup(pressure.system);
+      Vector x = Vector::Zero(b.size());
+      SolveOptions options;
+      options.rtol = 1e-20;
+      const SolveSummary summary = solver->solve(b, x, options);
+      BOOST_TEST(summary.reason != TerminationReason::kInconsistent, summary.message);
+      BOOST_TEST(summary.iterations > 0);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(the_default_stall_window_ends_a_solve_stuck_at_round_off) {
+  // rtol 1e-16 is below what CG reaches in double precision (~1e-15 here).
+  const PressureSystem pressure =
+      assemble_pressure_system(linear_test::box_with_air_top_and_sphere(10));
+  const Vector b = linear_test::random_vector(10, pressure.unknown_count());
+  for (const auto& name : kEigenSolvers) {
+    BOOST_TEST_CONTEXT(name) {
+      auto solver = make_solver(name);
+      solver->setup(pressure.system);
+      Vector x = Vector::Zero(b.size());
+      SolveOptions options;
+      options.rtol = 1e-16;
+      const SolveSummary summary = solver->solve(b, x, options);
+      BOOST_TEST(summary.reason == TerminationReason::kStalled, summary.message);
+      BOOST_TEST(summary.iterations < options.max_iterations);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_tolerance_below_round_off_is_named_in_the_stall_message) {
+  const PressureSystem pressure =
+      assemble_pressure_system(linear_test::box_with_air_top_and_sphere(10));
+  const Vector b = linear_test::random_vector(11, pressure.unknown_count());
+  ConjugateGradientSolver solver;
+  solver.setup(pressure.system);
+  Vector x = Vector::Zero(b.size());
+  SolveOptions options;
+  options.rtol = 1e-20;
+  const SolveSummary summary = solver.solve(b, x, options);
+  BOOST_TEST_REQUIRE(summary.reason == TerminationReason::kStalled, summary.message);
+  BOOST_TEST(contains(summary.message, "below the round-off level"), summary.message);
+}
+
+BOOST_AUTO_TEST_CASE(slow_steady_convergence_is_not_cut_short_by_the_default_stall_window) {
+  // A 384 x 384 2D box open at the top: plain CG needs ~2200 iterations to reach rtol
+  // 1e-10, and its ||r||_2 plateaus on the way for longer than the fixed stall_window
+  // while the error keeps falling.
+  const int n = 384;
+  FlagGrid grid(2, {n, n, 1}, 1.0);
+  for (int x = 0; x < n; ++x) grid(x, n - 1, 0) = CellFlag::kAir;
+  const PressureSystem pressure = assemble_pressure_system(grid);
+  const Vector b = linear_test::random_vector(3, pressure.unknown_count());
+  ConjugateGradientSolver solver;
+  solver.setup(pressure.system);
+  Vector x = Vector::Zero(b.size());
+  SolveOptions options;
+  options.rtol = 1e-10;
+  const SolveSummary summary = solver.solve(b, x, options);
+  BOOST_TEST(summary.converged(), summary.message);
+
+  // The longest run of iterations without a new best residual (by the stall factor).
+  const std::vector<double>& history = summary.residual_norms;
+  double best = history.front();
+  int best_at = 0;
+  int longest_plateau = 0;
+  for (int k = 1; k < static_cast<int>(history.size()); ++k) {
+    if (history[k] < (1 - IterationControl::kStallDecrease) * best) {
+      best = history[k];
+      best_at = k;
+    }
+    longest_plateau = std::max(longest_plateau, k - best_at);
+  }
+  BOOST_TEST(longest_plateau > options.stall_window);
 }
 
 BOOST_AUTO_TEST_CASE(cg_reports_breakdown_on_an_indefinite_matrix) {

@@ -34,17 +34,24 @@ struct LinearSystem {
 };
 
 struct SolveOptions {
+  static constexpr int kDefaultStallWindow = 200;
+
   double rtol = 1e-6;          // relative to ||b||
   double atol = 0.0;           // absolute floor on ||b - A x||
   int max_iterations = 10000;  // a summary with kMaxIterations past this
-  // Stop as stalled when the residual has not decreased by 1e-3 relative in this many
-  // iterations (0 turns the check off).
-  int stall_window = 0;
+  // Stop as stalled when the best ||r_k|| so far has not fallen by the factor (1 - 1e-3)
+  // within the last max(stall_window, k / 2) iterations at iteration k (0 turns the check
+  // off; IterationControl::kStallWindowShare). The default ends a solve stuck at round-off
+  // (an rtol below what double precision reaches) after 200 idle iterations, or as many
+  // as it took to get stuck; slow but steady CG on large 2D and 3D Poisson problems, whose
+  // ||r||_2 plateaus for about a tenth of its iterations, is not stopped.
+  int stall_window = kDefaultStallWindow;
   bool record_history = true;  // keep ||r_k|| for every iteration in the summary
   // When A is singular: remove b's null-space component before solving (logged at info),
   // so ||b|| in the stopping rule is that of the projected b. When false, a b whose
-  // null-space component alone exceeds max(rtol ||b||, atol) cannot meet the rule and the
-  // solve stops at once with kInconsistent; a smaller component is ignored by the
+  // null-space component alone exceeds both max(rtol ||b||, atol) and the round-off
+  // level of a projected b (IterationControl::round_off_level) cannot meet the rule and
+  // the solve stops at once with kInconsistent; a smaller component is ignored by the
   // iteration (and still counts in the final ||b - A x||).
   bool project_rhs = false;
 
