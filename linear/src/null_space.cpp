@@ -76,12 +76,33 @@ std::vector<Vector> constant_null_space(const SparseMatrix& matrix, double relat
     }
   }
 
-  std::vector<Vector> null_space;
+  // The components whose rows all annihilate constants, counted before any dense vector
+  // is allocated.
+  std::vector<const std::vector<int>*> null_components;
   for (const auto& rows : members) {
     bool annihilates = true;
     for (const int row : rows)
       annihilates = annihilates && row_sums_to_zero[static_cast<std::size_t>(row)];
-    if (!annihilates) continue;
+    if (annihilates) null_components.push_back(&rows);
+  }
+  require<InvalidArgumentError>(
+      null_components.size() <= static_cast<std::size_t>(kMaxConstantNullVectors),
+      "constant_null_space: the ",
+      matrix.rows(),
+      " x ",
+      matrix.cols(),
+      " matrix has ",
+      null_components.size(),
+      " null vectors (graph components whose rows all sum to zero, empty rows included), "
+      "more than the ",
+      kMaxConstantNullVectors,
+      " built as dense vectors of ",
+      matrix.rows(),
+      " entries each; check the matrix or pass its null space explicitly");
+
+  std::vector<Vector> null_space;
+  for (const std::vector<int>* rows_of_component : null_components) {
+    const std::vector<int>& rows = *rows_of_component;
     Vector v = Vector::Zero(matrix.rows());
     for (const int row : rows) v[row] = 1.0 / std::sqrt(static_cast<double>(rows.size()));
     null_space.push_back(std::move(v));

@@ -190,6 +190,18 @@ BOOST_AUTO_TEST_CASE(constant_null_space_of_the_matrix_alone_matches_the_assembl
   }
 }
 
+BOOST_AUTO_TEST_CASE(constant_null_space_refuses_more_vectors_than_its_cap) {
+  // Every empty row is a component of its own that annihilates constants.
+  const SparseMatrix empty(kMaxConstantNullVectors + 1, kMaxConstantNullVectors + 1);
+  try {
+    constant_null_space(empty);
+    BOOST_FAIL("more null vectors than the cap accepted");
+  } catch (const deepnum::InvalidArgumentError& error) {
+    const std::string expected = std::to_string(kMaxConstantNullVectors + 1) + " null vectors";
+    BOOST_TEST(std::string(error.what()).find(expected) != std::string::npos, error.what());
+  }
+}
+
 BOOST_AUTO_TEST_CASE(gather_and_scatter_touch_fluid_cells_only) {
   const FlagGrid grid = two_dimensional_grid();
   const PressureSystem pressure = assemble_pressure_system(grid);

@@ -58,9 +58,16 @@ struct RhsProjection {
 // info when A is singular. Throws InvalidArgumentError for a size mismatch or NaN/Inf in b.
 RhsProjection project_onto_range(const LinearSystem& system, Vector& b);
 
+// The most null vectors constant_null_space builds. Each is a dense vector of n entries
+// (8 n bytes), so a matrix with thousands of zero-sum components (e.g. empty rows in a
+// malformed file) would need O(n^2) memory; a real scene has a few sealed regions.
+constexpr int kMaxConstantNullVectors = 64;
+
 // For a matrix imported without its null space: one constant vector per connected
 // component of A's graph (nonzero off-diagonals) whose every row sums to zero, to within
 // relative_tolerance x the row's largest absolute entry. Exact for pressure matrices.
+// Throws InvalidArgumentError for a non-square matrix, and, naming the count, when more
+// than kMaxConstantNullVectors components qualify (before any vector is allocated).
 std::vector<Vector> constant_null_space(const SparseMatrix& matrix,
                                         double relative_tolerance = 1e-12);
 
