@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <sstream>
@@ -40,7 +41,14 @@ std::vector<std::string> split(const std::string& line) {
 // with the file and line.
 class MatrixMarketReader {
  public:
-  explicit MatrixMarketReader(std::string path) : path_(std::move(path)), stream_(path_) {
+  explicit MatrixMarketReader(std::string path) : path_(std::move(path)) {
+    // An ifstream opens a directory and then reads nothing: say what it is instead.
+    std::error_code error;
+    require<IoError>(!std::filesystem::is_directory(path_, error),
+                     "MatrixMarket file '",
+                     path_,
+                     "' is a directory, not a file");
+    stream_.open(path_);
     require<IoError>(stream_.good(), "MatrixMarket file '", path_, "' cannot be opened");
   }
 
@@ -84,7 +92,16 @@ class MatrixMarketReader {
     return value;
   }
 
+  // A decimal real ("1", "-2.5", "3e-4", "+.5E+2"): strtod alone would also take
+  // hexadecimal ("0x10") and "infinity", which the format does not have.
   double parse_value(const std::string& token) const {
+    const bool decimal_characters = token.find_first_not_of("0123456789+-.eE") == std::string::npos;
+    const std::string lower = lower_case(token);
+    const bool non_finite_word =  // reported as "not finite" below
+        lower.find("inf") != std::string::npos || lower.find("nan") != std::string::npos;
+    if (!decimal_characters && !non_finite_word) {
+      fail(fmt::format("value '{}' is not a real number", token));
+    }
     char* end = nullptr;
     errno = 0;
     const double value = std::strtod(token.c_str(), &end);
@@ -269,6 +286,14 @@ ImportedSystem read_matrix_market_system(const std::string& matrix_path,
                                          const std::string& rhs_path) {
   ImportedSystem imported;
   imported.system.matrix = read_matrix_market(matrix_path);
+  require<IoError>(imported.system.matrix.rows() == imported.system.matrix.cols(),
+                   "MatrixMarket file '",
+                   matrix_path,
+                   "': the matrix is ",
+                   imported.system.matrix.rows(),
+                   " x ",
+                   imported.system.matrix.cols(),
+                   "; a linear system needs a square matrix");
   if (!rhs_path.empty()) {
     imported.rhs = read_matrix_market_vector(rhs_path);
     require<IoError>(imported.rhs.size() == imported.system.matrix.rows(),
@@ -282,7 +307,12 @@ ImportedSystem read_matrix_market_system(const std::string& matrix_path,
                      imported.system.matrix.rows(),
                      " rows");
   }
-  imported.system.null_space = constant_null_space(imported.system.matrix);
+  try {
+    imported.system.null_space = constant_null_space(imported.system.matrix);
+  } catch (const InvalidArgumentError& error) {
+    throw InvalidArgumentError(
+        fmt::format("MatrixMarket file '{}': {}", matrix_path, error.what()));
+  }
   return imported;
 }
 

@@ -4,8 +4,10 @@
 //   int row_lengths[rows], int columns[nnz], double values[nnz]
 // and a Vec is
 //   int classid = 1211214, int n, double values[n].
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <vector>
@@ -43,9 +45,18 @@ void to_or_from_big_endian(void* data, std::size_t size, std::size_t count) {
 
 class BinaryReader {
  public:
-  explicit BinaryReader(std::string path)
-      : path_(std::move(path)), stream_(path_, std::ios::binary) {
+  explicit BinaryReader(std::string path) : path_(std::move(path)) {
+    // An ifstream opens a directory and then reads nothing: say what it is instead.
+    std::error_code error;
+    require<IoError>(!std::filesystem::is_directory(path_, error),
+                     "PETSc binary file '",
+                     path_,
+                     "' is a directory, not a file");
+    stream_.open(path_, std::ios::binary);
     require<IoError>(stream_.good(), "PETSc binary file '", path_, "' cannot be opened");
+    const std::uintmax_t size = std::filesystem::file_size(path_, error);
+    require<IoError>(!error, "PETSc binary file '", path_, "': size unknown: ", error.message());
+    size_ = static_cast<std::uint64_t>(size);
   }
 
   [[noreturn]] void fail(const std::string& what) const {
@@ -72,12 +83,26 @@ class BinaryReader {
     return value;
   }
 
+  // Fails unless `bytes` more bytes are in the file: a header's counts are checked with
+  // this before anything of their size is allocated.
+  void require_remaining(std::uint64_t bytes, const std::string& claim) const {
+    const std::uint64_t remaining = size_ - std::min(size_, offset_);
+    if (bytes > remaining) {
+      fail(fmt::format("{}, {} bytes of data, but the file holds {} bytes, {} of them left",
+                       claim,
+                       bytes,
+                       size_,
+                       remaining));
+    }
+  }
+
   std::uint64_t offset() const { return offset_; }
   const std::string& path() const { return path_; }
 
  private:
   std::string path_;
   std::ifstream stream_;
+  std::uint64_t size_ = 0;
   std::uint64_t offset_ = 0;
 };
 
@@ -99,6 +124,15 @@ SparseMatrix read_mat(BinaryReader& reader) {
     reader.fail(
         fmt::format("nonzero count {} marks a dense matrix, which is not supported", nonzeros));
   }
+  if (rows != cols) {
+    reader.fail(
+        fmt::format("the matrix is {} x {}; a linear system needs a square matrix", rows, cols));
+  }
+  // Row lengths and column indices (4 bytes each), values (8 bytes each).
+  const auto data_bytes =
+      4 * static_cast<std::uint64_t>(rows) + 12 * static_cast<std::uint64_t>(nonzeros);
+  reader.require_remaining(
+      data_bytes, fmt::format("the Mat header claims {} rows and {} nonzeros", rows, nonzeros));
 
   std::vector<std::int32_t> row_lengths(static_cast<std::size_t>(rows));
   reader.read(row_lengths.data(), row_lengths.size(), "the row lengths");
@@ -144,6 +178,8 @@ Vector read_vec(BinaryReader& reader) {
   }
   const std::int32_t size = reader.read_int("the Vec size");
   if (size < 0) reader.fail(fmt::format("negative Vec size {}", size));
+  reader.require_remaining(8 * static_cast<std::uint64_t>(size),
+                           fmt::format("the Vec header claims {} entries", size));
   Vector vector(size);
   reader.read(vector.data(), static_cast<std::size_t>(size), "the Vec values");
   return vector;
@@ -172,7 +208,11 @@ ImportedSystem read_petsc_binary(const std::string& path) {
     }
     if (!reader.at_end()) reader.fail("unexpected data after the Mat and the Vec");
   }
-  imported.system.null_space = constant_null_space(imported.system.matrix);
+  try {
+    imported.system.null_space = constant_null_space(imported.system.matrix);
+  } catch (const InvalidArgumentError& error) {
+    throw InvalidArgumentError(fmt::format("PETSc binary file '{}': {}", path, error.what()));
+  }
   log::debug("read_petsc_binary: '{}', {} x {}, {} nonzeros, {}",
              path,
              imported.system.matrix.rows(),

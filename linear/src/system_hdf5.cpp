@@ -37,6 +37,15 @@ ImportedSystem read_system_hdf5(const std::string& path, const Hdf5SystemLayout&
   ImportedSystem imported;
   SparseMatrix& A = imported.system.matrix;
   A = io::read_csr<double, int>(file, layout.matrix_group);
+  if (A.rows() != A.cols()) {
+    throw io::ShapeMismatchError(
+        fmt::format("file '{}', group '{}': the matrix is {} x {}; a linear system needs a "
+                    "square matrix",
+                    path,
+                    layout.matrix_group,
+                    A.rows(),
+                    A.cols()));
+  }
   const auto rows = static_cast<std::uint64_t>(A.rows());
 
   if (file.exists(layout.rhs_dataset)) {
@@ -74,8 +83,13 @@ ImportedSystem read_system_hdf5(const std::string& path, const Hdf5SystemLayout&
       imported.system.null_space.push_back(
           Eigen::Map<const Vector>(basis.values.data() + j * rows, A.rows()));
     }
-  } else if (A.rows() == A.cols()) {
-    imported.system.null_space = constant_null_space(A);
+  } else {
+    try {
+      imported.system.null_space = constant_null_space(A);
+    } catch (const InvalidArgumentError& error) {
+      throw InvalidArgumentError(
+          fmt::format("file '{}', group '{}': {}", path, layout.matrix_group, error.what()));
+    }
   }
   log::debug("read_system_hdf5: '{}', {} x {}, {} nonzeros, {} null vectors, {}",
              path,

@@ -2,10 +2,13 @@
 #include <boost/test/unit_test.hpp>
 
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "deepnum/core/error.hpp"
@@ -165,6 +168,7 @@ BOOST_AUTO_TEST_CASE(malformed_matrix_market_files_name_the_line_and_the_problem
       {banner + "2 2 1\n1 1 1.0\n2 2 1.0\n", "unexpected data after the 1 entries"},
       {"%%MatrixMarket matrix coordinate real symmetric\n2 2 1\n1 2 1.0\n",
        "entry (1, 2) is above the diagonal"},
+      {banner + "2 2 1\n1 1 0x10\n", "value '0x10' is not a real number"},
   };
   const fs::path folder = fresh_folder("malformed");
   for (std::size_t k = 0; k < cases.size(); ++k) {
@@ -192,11 +196,141 @@ BOOST_AUTO_TEST_CASE(a_truncated_petsc_binary_file_is_rejected_with_the_offset) 
     read_petsc_binary(file.string());
     BOOST_FAIL("truncated file accepted");
   } catch (const deepnum::IoError& error) {
-    BOOST_TEST(std::string(error.what()).find("ends inside the Vec values") != std::string::npos,
+    // The Vec header promises 12 values (96 bytes); 76 are left.
+    BOOST_TEST(
+        std::string(error.what()).find("the Vec header claims 12 entries") != std::string::npos,
+        error.what());
+    BOOST_TEST(std::string(error.what()).find("76 of them left") != std::string::npos,
                error.what());
   }
   write_text(folder / "not_petsc.bin", "this is not a PETSc file at all");
   BOOST_CHECK_THROW(read_petsc_binary((folder / "not_petsc.bin").string()), deepnum::IoError);
+}
+
+BOOST_AUTO_TEST_CASE(a_petsc_header_claiming_more_data_than_the_file_holds_is_rejected) {
+  // Each file holds a few dozen bytes; its header announces hundreds of megabytes or more.
+  // The reader must compare the two before allocating.
+  struct Case {
+    std::vector<std::int32_t> words;
+    std::string claim;
+  };
+  const std::vector<Case> cases{
+      {{1211216, 3, 3, 2000000000, 1, 1, 1}, "2000000000 nonzeros"},
+      {{1211216, 100000000, 100000000, 0}, "100000000 rows"},
+      {{1211216, 1, 1, 1, 1, 0, 0, 0, 1211214, 2000000000}, "2000000000 entries"},
+  };
+  const fs::path folder = fresh_folder("huge_header");
+  for (std::size_t k = 0; k < cases.size(); ++k) {
+    BOOST_TEST_CONTEXT("case " << k << ": " << cases[k].claim) {
+      const fs::path file = folder / ("case" + std::to_string(k) + ".petsc");
+      {
+        std::ofstream stream(file, std::ios::binary);
+        for (std::int32_t word : cases[k].words) {
+          const unsigned char bytes[4] = {static_cast<unsigned char>((word >> 24) & 0xff),
+                                          static_cast<unsigned char>((word >> 16) & 0xff),
+                                          static_cast<unsigned char>((word >> 8) & 0xff),
+                                          static_cast<unsigned char>(word & 0xff)};
+          stream.write(reinterpret_cast<const char*>(bytes), 4);
+        }
+      }
+      const std::string size = std::to_string(fs::file_size(file)) + " bytes";
+      try {
+        read_petsc_binary(file.string());
+        BOOST_FAIL("header accepted");
+      } catch (const deepnum::IoError& error) {
+        const std::string message = error.what();
+        BOOST_TEST(message.find(file.string()) != std::string::npos, message);
+        BOOST_TEST(message.find(cases[k].claim) != std::string::npos, message);
+        BOOST_TEST(message.find(size) != std::string::npos, message);
+      }
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(non_square_matrices_are_rejected_by_every_reader_naming_file_and_shape) {
+  const fs::path folder = fresh_folder("non_square");
+  SparseMatrix A(3, 4);
+  A.insert(0, 0) = 1.0;
+  A.insert(2, 3) = 2.0;
+  A.makeCompressed();
+  write_matrix_market((folder / "a.mtx").string(), A);
+  write_petsc_binary((folder / "a.petsc").string(), A);
+  const std::vector<std::pair<std::string, std::function<void(const std::string&)>>> readers{
+      {"a.mtx", [](const std::string& path) { read_matrix_market_system(path); }},
+      {"a.petsc", [](const std::string& path) { read_petsc_binary(path); }},
+  };
+  for (const auto& [name, read] : readers) {
+    BOOST_TEST_CONTEXT(name) {
+      const std::string path = (folder / name).string();
+      try {
+        read(path);
+        BOOST_FAIL("non-square matrix accepted");
+      } catch (const deepnum::IoError& error) {
+        const std::string message = error.what();
+        BOOST_TEST(message.find(path) != std::string::npos, message);
+        BOOST_TEST(message.find("3 x 4") != std::string::npos, message);
+      }
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_non_square_hdf5_matrix_is_a_shape_mismatch_naming_file_and_dataset) {
+  const fs::path folder = fresh_folder("non_square_hdf5");
+  const std::string path = (folder / "system.h5").string();
+  SparseMatrix A(5, 6);
+  A.insert(0, 0) = 1.0;
+  A.insert(4, 5) = 2.0;
+  A.makeCompressed();
+  {
+    deepnum::io::AtomicFileWriter writer(path);
+    deepnum::io::write_csr(writer.file(), "/A", A);
+    writer.commit();
+  }
+  try {
+    read_system_hdf5(path);
+    BOOST_FAIL("5 x 6 matrix accepted");
+  } catch (const deepnum::io::ShapeMismatchError& error) {
+    const std::string message = error.what();
+    BOOST_TEST(message.find(path) != std::string::npos, message);
+    BOOST_TEST(message.find("'/A'") != std::string::npos, message);
+    BOOST_TEST(message.find("5 x 6") != std::string::npos, message);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_matrix_of_empty_rows_is_refused_before_one_vector_per_row_is_built) {
+  // 2000 empty rows would each be a sealed component with its own dense null vector.
+  const fs::path folder = fresh_folder("empty_rows");
+  const fs::path file = folder / "empty.mtx";
+  write_text(file, "%%MatrixMarket matrix coordinate real general\n2000 2000 1\n1 1 1.0\n");
+  try {
+    read_matrix_market_system(file.string());
+    BOOST_FAIL("1999 null vectors accepted");
+  } catch (const deepnum::InvalidArgumentError& error) {
+    const std::string message = error.what();
+    BOOST_TEST(message.find(file.string()) != std::string::npos, message);
+    BOOST_TEST(message.find("1999 null vectors") != std::string::npos, message);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_directory_given_as_a_file_is_rejected_as_a_directory) {
+  const fs::path folder = fresh_folder("directory.mtx");
+  const std::vector<std::pair<std::string, std::function<void(const std::string&)>>> readers{
+      {"matrix market", [](const std::string& path) { read_matrix_market(path); }},
+      {"matrix market vector", [](const std::string& path) { read_matrix_market_vector(path); }},
+      {"petsc binary", [](const std::string& path) { read_petsc_binary(path); }},
+  };
+  for (const auto& [name, read] : readers) {
+    BOOST_TEST_CONTEXT(name) {
+      try {
+        read(folder.string());
+        BOOST_FAIL("directory accepted");
+      } catch (const deepnum::IoError& error) {
+        const std::string message = error.what();
+        BOOST_TEST(message.find(folder.string() + "' is a directory") != std::string::npos,
+                   message);
+      }
+    }
+  }
 }
 
 BOOST_AUTO_TEST_CASE(an_hdf5_rhs_of_the_wrong_length_is_a_shape_mismatch) {

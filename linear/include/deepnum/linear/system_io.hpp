@@ -11,16 +11,23 @@
 // MatrixMarket: "%%MatrixMarket matrix coordinate real|integer general|symmetric"
 // (symmetric files list the lower triangle, i >= j); vectors as "matrix array real
 // general" with one column (or coordinate with one column). Duplicate entries are
-// summed. Files are read line by line with errors naming the file, the line number and
-// what was expected.
+// summed. Values are decimal (no hexadecimal). Files are read line by line with errors
+// naming the file, the line number and what was expected.
 //
 // PETSc binary (what MatView/VecView write with a binary viewer, big-endian, 32-bit
 // indices): a Mat (classid 1211216, rows, cols, nnz, row lengths, column indices,
 // values), optionally followed by a Vec (classid 1211214, n, values). Read and written
 // directly, with or without PETSc in the build.
 //
-// Errors: IoError (deepnum::io errors for HDF5) naming the file and what is wrong;
-// InvalidArgumentError for arguments (a vector of the wrong size to write).
+// Readers of a system (read_system_hdf5, read_matrix_market_system, read_petsc_binary)
+// require a square matrix (io::ShapeMismatchError for HDF5, IoError otherwise, naming the
+// file and the shape). A detected null space is capped at kMaxConstantNullVectors
+// (InvalidArgumentError naming the file and the count). The PETSc reader compares the
+// counts of every header with the bytes left in the file before allocating anything.
+//
+// Errors: IoError (deepnum::io errors for HDF5) naming the file and what is wrong (a
+// directory given as a file is named as such); InvalidArgumentError for arguments (a
+// vector of the wrong size to write).
 #pragma once
 
 #include <string>
