@@ -216,6 +216,11 @@ int main(int argc, char** argv) {
   app.add_option("--learning-rate", options.train.learning_rate, "Adam learning rate")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  app.add_option("--final-learning-rate",
+                 options.train.final_learning_rate,
+                 "when > 0: half-cosine decay of the learning rate down to this at the end")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   app.add_option("--seed", options.train.seed, "seed of the initialization and batch order")
       ->capture_default_str();
   app.add_option("--device", options.train.device, "cpu, cuda or cuda:N")->capture_default_str();

@@ -268,12 +268,15 @@ BOOST_AUTO_TEST_CASE(cuda_is_refused_clearly_where_absent) {
 }
 
 BOOST_AUTO_TEST_CASE(one_network_drives_the_solver_on_several_grid_sizes) {
-  // Fully convolutional: one (untrained) network on 8^3 and 12 x 16 x 10 grids. Every
-  // step is an exact line search, so the A^{-1}-norm of the residual cannot grow.
-  auto network = seeded_network(3);
-  for (const auto& cells : {std::array<int, 3>{8, 8, 8}, std::array<int, 3>{12, 16, 10}}) {
+  // Fully convolutional: one (untrained) 3D network on 8^3 and 12 x 16 x 10 grids, a 2D
+  // one on 16 x 12. Every step is an exact line search, so the A^{-1}-norm of the
+  // residual cannot grow.
+  const std::vector<std::pair<int, std::array<int, 3>>> cases{
+      {3, {8, 8, 8}}, {3, {12, 16, 10}}, {2, {16, 12, 1}}};
+  for (const auto& [dimension, cells] : cases) {
     BOOST_TEST_CONTEXT("grid " << cells[0] << "x" << cells[1] << "x" << cells[2]) {
-      const auto grid = dcdm_test::box_grid(3, cells, true);
+      auto network = seeded_network(dimension);
+      const auto grid = dcdm_test::box_grid(dimension, cells, true);
       const PressureSystem pressure = deepnum::linear::assemble_pressure_system(grid);
       dcdm::DcdmSolver solver(grid, network);
       solver.setup(pressure.system);

@@ -194,6 +194,21 @@ BOOST_AUTO_TEST_CASE(a_short_training_run_lowers_the_loss) {
   BOOST_TEST(after < 0.9 * before);
 }
 
+BOOST_AUTO_TEST_CASE(learning_rate_follows_the_half_cosine) {
+  dcdm::TrainOptions options;
+  options.steps = 90;
+  options.learning_rate = 1e-3;
+  BOOST_TEST(dcdm::learning_rate_at(options, 70) == 1e-3);  // constant without a final rate
+  options.final_learning_rate = 1e-4;
+  // Closed form final + (initial - final) (1 + cos(pi t)) / 2 at t = 0, 1/3, 1/2, 1, where
+  // cos(pi t) = 1, 1/2, 0, -1.
+  const double tolerance = 1e-15;  // a few double operations on 1e-3
+  BOOST_TEST(std::abs(dcdm::learning_rate_at(options, 0) - 1e-3) <= tolerance);
+  BOOST_TEST(std::abs(dcdm::learning_rate_at(options, 30) - 7.75e-4) <= tolerance);
+  BOOST_TEST(std::abs(dcdm::learning_rate_at(options, 45) - 5.5e-4) <= tolerance);
+  BOOST_TEST(std::abs(dcdm::learning_rate_at(options, 90) - 1e-4) <= tolerance);
+}
+
 BOOST_AUTO_TEST_CASE(training_refuses_a_network_of_the_wrong_dimension) {
   const auto grid = dcdm_test::box_grid(3, {8, 8, 8}, true);
   dcdm::TrainingSetOptions set_options;

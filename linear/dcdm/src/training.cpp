@@ -1,6 +1,7 @@
 #include "deepnum/dcdm/training.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 #include <random>
 #include <vector>
@@ -88,6 +89,14 @@ void TrainOptions::validate() const {
                  "must be >= 0");
 }
 
+double learning_rate_at(const TrainOptions& options, std::int64_t step) {
+  if (options.final_learning_rate <= 0) return options.learning_rate;
+  // Half-cosine decay (Loshchilov and Hutter 2017, without restarts).
+  const double progress = static_cast<double>(step) / static_cast<double>(options.steps);
+  return options.final_learning_rate + (options.learning_rate - options.final_learning_rate) * 0.5 *
+                                           (1.0 + std::cos(M_PI * progress));
+}
+
 nn::TrainingSummary train_network(DcdmNetwork network,
                                   const TrainingSet& set,
                                   const TrainOptions& options) {
@@ -126,6 +135,10 @@ nn::TrainingSummary train_network(DcdmNetwork network,
 
   BatchSchedule schedule(set.count(), options.batch_size, options.seed);
   const auto summary = loop.run([&](std::int64_t step) {
+    // The rate of this step (also after a resume, which restores the previous one).
+    for (auto& group : optimizer.param_groups()) {
+      static_cast<torch::optim::AdamOptions&>(group.options()).lr(learning_rate_at(options, step));
+    }
     const auto indices = schedule.batch(step);
     const auto rhs = set.vectors.index_select(0, torch::tensor(indices, torch::kInt64)).to(device);
     const auto loss = scale_invariant_loss(rhs, network->forward(rhs), stencil);

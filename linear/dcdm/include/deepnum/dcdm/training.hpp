@@ -29,8 +29,11 @@ torch::Tensor scale_invariant_loss(const torch::Tensor& rhs,
 struct TrainOptions {
   std::int64_t steps = 1000;    // optimizer steps of the whole run (counting resumed ones)
   int batch_size = 10;          // right-hand sides per step
-  double learning_rate = 1e-4;  // Adam
-  std::uint64_t seed = 0;       // initialization (when not resumed) and batch order
+  double learning_rate = 1e-4;  // Adam, at step 0
+  // When > 0: the rate decays from learning_rate to this over the run along a half cosine
+  // (learning_rate_at); 0 keeps it constant.
+  double final_learning_rate = 0.0;
+  std::uint64_t seed = 0;       // batch order (seed the initialization: nn::seed_everything)
   std::string device = "cpu";   // nn::parse_device
   std::string checkpoint_path;  // empty: no checkpoints, no resume
   std::int64_t checkpoint_every = 100;
@@ -41,6 +44,11 @@ struct TrainOptions {
 
   void validate() const;  // throws OptionError naming field, value and rule
 };
+
+// The learning rate of step `step` (0-based) of a run of options.steps:
+//   final + (initial - final) (1 + cos(pi step / steps)) / 2  when final_learning_rate > 0,
+//   learning_rate                                             otherwise.
+double learning_rate_at(const TrainOptions& options, std::int64_t step);
 
 // Trains `network` (moved to options.device, left in evaluation mode) on the set with Adam
 // through nn::TrainingLoop: progress lines (step, loss, steps/s, time left), checkpoints,
