@@ -27,6 +27,10 @@
 #if DEEPNUM_WITH_PETSC
 #include "deepnum/linear/petsc_session.hpp"
 #endif
+#if DEEPNUM_SMOKE_WITH_DCDM
+#include "deepnum/dcdm/dcdm_solver.hpp"
+#include "deepnum/dcdm/model_file.hpp"
+#endif
 
 namespace {
 
@@ -42,6 +46,7 @@ struct DriverOptions {
   std::string log_level = "info";
   // Side-by-side comparison on the frames' own pressure systems.
   std::vector<std::string> compare_solvers;
+  std::string dcdm_model;  // empty: the shipped default model
   int compare_every = 1;
   std::vector<double> compare_rtols;  // empty: the --rtol of the projection
   std::string records_path;
@@ -108,6 +113,34 @@ int default_commit_interval(const deepnum::smoke::SmokeScene& scene, int frames)
   return std::max(frames, 1);
 }
 
+// The solvers this driver can compare: the classical ones and, in builds with LibTorch,
+// the neural "dcdm", which needs the scene's flag grid and a model file.
+std::vector<std::string> comparable_solvers() {
+  std::vector<std::string> names = deepnum::linear::available_solvers();
+#if DEEPNUM_SMOKE_WITH_DCDM
+  names.push_back("dcdm");
+#endif
+  return names;
+}
+
+std::unique_ptr<deepnum::linear::LinearSolver> make_compared_solver(
+    const std::string& name,
+    const deepnum::smoke::SmokeSimulation& simulation,
+    const DriverOptions& options) {
+#if DEEPNUM_SMOKE_WITH_DCDM
+  if (name == "dcdm") {
+    const std::string model =
+        options.dcdm_model.empty() ? deepnum::dcdm::default_model_path() : options.dcdm_model;
+    deepnum::log::info("dcdm: model '{}'", model);
+    return std::make_unique<deepnum::dcdm::DcdmSolver>(simulation.flags(), model);
+  }
+#else
+  (void)simulation;
+  (void)options;
+#endif
+  return deepnum::linear::make_solver(name);
+}
+
 int run(const DriverOptions& options) {
   using namespace deepnum;
   // The output paths first: a path that cannot be written fails before any work.
@@ -142,7 +175,10 @@ int run(const DriverOptions& options) {
   std::vector<double> compare_rtols = options.compare_rtols;
   if (compare_rtols.empty()) compare_rtols.push_back(options.solve.rtol);
   if (!options.compare_solvers.empty()) {
-    comparison.emplace(options.compare_solvers);
+    comparison.emplace(std::vector<std::string>{});
+    for (const std::string& name : options.compare_solvers) {
+      comparison->add_solver(make_compared_solver(name, simulation, options));
+    }
     comparison->set_system(simulation.pressure_system().system);
     simulation.require_solver_setup();
   }
@@ -257,7 +293,7 @@ int main(int argc, char** argv) {
                      "also solve each compared frame's pressure system from x0 = 0 with each of "
                      "these solvers and print a table (comma-separated)")
           ->delimiter(',')
-          ->check(CLI::IsMember(deepnum::linear::available_solvers()));
+          ->check(CLI::IsMember(comparable_solvers()));
   app.add_option("--compare-every", options.compare_every, "compare on every k-th frame")
       ->check(CLI::Range(1, 1000000))
       ->capture_default_str();
@@ -271,6 +307,13 @@ int main(int argc, char** argv) {
                  "JSON file for the comparison's records (one per solve, with residual "
                  "histories; needs --compare-solvers)")
       ->needs(compare_solvers);
+#if DEEPNUM_SMOKE_WITH_DCDM
+  app.add_option("--dcdm-model",
+                 options.dcdm_model,
+                 "DCDM model file (HDF5) for --compare-solvers dcdm (default: the shipped model)")
+      ->check(CLI::ExistingFile)
+      ->needs(compare_solvers);
+#endif
   app.add_option(
          "--log-level", options.log_level, "trace, debug, info, warn, error, critical or off")
       ->capture_default_str();
