@@ -40,11 +40,11 @@ struct SolveOptions {
   double atol = 0.0;           // absolute floor on ||b - A x||
   int max_iterations = 10000;  // a summary with kMaxIterations past this
   // Stop as stalled when the best ||r_k|| so far has not fallen by the factor (1 - 1e-3)
-  // within the last max(stall_window, k / 2) iterations at iteration k (0 turns the check
-  // off; IterationControl::kStallWindowShare). The default ends a solve stuck at round-off
-  // (an rtol below what double precision reaches) after 200 idle iterations, or as many
-  // as it took to get stuck; slow but steady CG on large 2D and 3D Poisson problems, whose
-  // ||r||_2 plateaus for about a tenth of its iterations, is not stopped.
+  // within the last max(stall_window, 3 k / 4) iterations at iteration k (0 turns the
+  // check off; IterationControl::kStallWindowShare). The default ends a solve stuck at
+  // round-off from iteration k0 (an rtol below what double precision reaches) by
+  // max(k0 + 200, 4 k0); slow but steady CG on large 2D and 3D Poisson problems, whose
+  // ||r||_2 plateaus for up to ~0.4 of the iterations done, is not stopped.
   int stall_window = kDefaultStallWindow;
   bool record_history = true;  // keep ||r_k|| for every iteration in the summary
   // When A is singular: remove b's null-space component before solving (logged at info),
