@@ -15,7 +15,8 @@ import scipy.sparse as sp
 def reference_system(n=12):
     """A symmetric matrix whose entries the C++ test rebuilds from the same formula:
     A[i, i] = 4 + i / 8, A[i, i + 1] = A[i + 1, i] = -1 - i / 64,
-    A[i, i + 5] = A[i + 5, i] = 0.25 * (i + 1), and b[i] = 1 / (i + 1) - i / 4 (correctly rounded in both languages)."""
+    A[i, i + 5] = A[i + 5, i] = 0.25 * (i + 1), and b[i] = 1 / (i + 1) - i / 4
+    (correctly rounded in both languages)."""
     A = sp.lil_matrix((n, n))
     for i in range(n):
         A[i, i] = 4 + i / 8
@@ -81,7 +82,8 @@ def check(folder):
     mat = PETSc.Mat().load(viewer)
     vec = PETSc.Vec().load(viewer)
     indptr, indices, data = mat.getValuesCSR()
-    ok &= same("petsc matrix", sp.csr_matrix((data, indices, indptr), shape=mat.getSize()).toarray(),
+    ok &= same("petsc matrix",
+               sp.csr_matrix((data, indices, indptr), shape=mat.getSize()).toarray(),
                dense)
     ok &= same("petsc rhs", vec.getArray().copy(), b)
     return ok
