@@ -6,6 +6,7 @@
 #include <utility>
 
 #include <c10/core/InferenceMode.h>
+#include <c10/util/Exception.h>
 #include <fmt/format.h>
 
 #include "deepnum/core/error.hpp"
@@ -97,7 +98,22 @@ void NetworkDirection::operator()(const Vector& unit_residual, Vector& direction
   c10::InferenceMode inference;
   // q = f(r / ||r||) on the grid, zero outside the fluid on the way in and out.
   const auto residual_field = map_.to_field(unit_residual, torch::kFloat32, device());
-  const auto direction_field = network_->forward(residual_field);
+  torch::Tensor direction_field;
+  try {
+    direction_field = network_->forward(residual_field);
+  } catch (const c10::Error& error) {
+    const auto cells = map_.grid().cells();
+    throw Error(detail::concatenate("dcdm: the network failed on a ",
+                                    cells[0],
+                                    "x",
+                                    cells[1],
+                                    "x",
+                                    cells[2],
+                                    " grid on ",
+                                    device().str(),
+                                    ": ",
+                                    error.what_without_backtrace()));
+  }
   map_.to_vector(direction_field, direction);
 }
 
