@@ -1,4 +1,5 @@
 #include "deepnum/linear/petsc_krylov_solver.hpp"
+#include "deepnum/linear/petsc_matrix.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -251,6 +252,18 @@ void build_matrix(const SparseMatrix& A, Mat* matrix, PetscInt* row_begin, Petsc
   DEEPNUM_PETSC_CALL(MatSetOption(*matrix, MAT_SYMMETRIC, PETSC_TRUE));
   DEEPNUM_PETSC_CALL(MatSetOption(*matrix, MAT_SYMMETRY_ETERNAL, PETSC_TRUE));
 }
+
+}  // namespace
+
+Mat to_petsc_matrix(const SparseMatrix& A) {
+  Mat matrix = nullptr;
+  PetscInt row_begin = 0;
+  PetscInt row_end = 0;
+  build_matrix(A, &matrix, &row_begin, &row_end);
+  return matrix;
+}
+
+namespace {
 
 // Copies the local rows of v into a PETSc vector.
 void copy_local_rows(const Vector& v, PetscInt row_begin, Vec target) {

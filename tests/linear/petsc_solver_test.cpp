@@ -10,6 +10,7 @@
 #include "deepnum/linear/conjugate_gradient.hpp"
 #include "deepnum/linear/incomplete_cholesky.hpp"
 #include "deepnum/linear/petsc_krylov_solver.hpp"
+#include "deepnum/linear/petsc_matrix.hpp"
 #include "deepnum/linear/petsc_session.hpp"
 #include "deepnum/linear/pressure_system.hpp"
 #include "deepnum/linear/solver_factory.hpp"
@@ -253,4 +254,36 @@ BOOST_AUTO_TEST_CASE(invalid_petsc_options_are_rejected) {
   options.options_prefix = "-bad";
   BOOST_CHECK_THROW(PetscKrylovSolver{options}, deepnum::OptionError);
   BOOST_CHECK_THROW(petsc_preset("petsc-ml"), deepnum::InvalidArgumentError);
+}
+
+BOOST_AUTO_TEST_CASE(petsc_matrix_holds_every_entry_of_the_assembled_matrix) {
+  const PressureSystem pressure = assemble_pressure_system(box_with_sealed_pocket(10));
+  const SparseMatrix& A = pressure.system.matrix;
+  Mat matrix = to_petsc_matrix(A);
+  PetscInt rows = 0;
+  PetscInt columns = 0;
+  MatGetSize(matrix, &rows, &columns);
+  BOOST_TEST(rows == A.rows());
+  BOOST_TEST(columns == A.cols());
+  MatInfo info;
+  MatGetInfo(matrix, MAT_GLOBAL_SUM, &info);
+  BOOST_TEST(static_cast<Eigen::Index>(info.nz_used) == A.nonZeros());
+  // Every stored entry read back through PETSc's own accessor.
+  for (Eigen::Index row = 0; row < A.outerSize(); ++row) {
+    for (SparseMatrix::InnerIterator it(A, row); it; ++it) {
+      const PetscInt i = static_cast<PetscInt>(row);
+      const PetscInt j = static_cast<PetscInt>(it.col());
+      PetscScalar value = 0;
+      MatGetValues(matrix, 1, &i, 1, &j, &value);
+      BOOST_TEST_CONTEXT("A(" << i << ", " << j << ")") {
+        BOOST_TEST(value == it.value());
+      }
+    }
+  }
+  PetscBool known = PETSC_FALSE;
+  PetscBool symmetric = PETSC_FALSE;
+  MatIsSymmetricKnown(matrix, &known, &symmetric);
+  BOOST_TEST(known == PETSC_TRUE);
+  BOOST_TEST(symmetric == PETSC_TRUE);
+  MatDestroy(&matrix);
 }
