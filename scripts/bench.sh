@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Benchmarks. Usage: scripts/bench.sh linear
 #
-# linear: every solver on the pressure systems of the plume and bunny smoke scenes at 64^3
-# and 128^3, several frames each, at rtol 1e-6 and 1e-4, on this machine in one run. Writes
+# linear: every solver, DCDM with the shipped model included, on the pressure systems of
+# the plume (the scene the model was trained on, at 32^3) and bunny (unseen) smoke scenes
+# at 64^3 and 128^3, several frames each, at rtol 1e-6 and 1e-4, on this machine in one
+# run, every solver on one thread. Writes
 # benchmarks/results/linear.json (one record per solve), linear.md (table) and
 # linear_convergence.png (relative residual against iteration).
 # Environment: DEEPNUM_BENCH_SIZES (default "64 128"), DEEPNUM_BENCH_FRAMES (default 9),
@@ -26,7 +28,7 @@ sizes=${DEEPNUM_BENCH_SIZES:-64 128}
 frames=${DEEPNUM_BENCH_FRAMES:-9}
 every=${DEEPNUM_BENCH_EVERY:-3}
 rtols=${DEEPNUM_BENCH_RTOLS:-1e-6,1e-4}
-solvers=cg,icpcg,petsc-icc,petsc-gamg,petsc-hypre
+solvers=cg,icpcg,petsc-icc,petsc-gamg,petsc-hypre,dcdm
 
 raw_files=()
 for scene in plume bunny; do
@@ -35,7 +37,7 @@ for scene in plume bunny; do
     echo "== $scene at ${n}^3: $frames frames, every solver on every frame divisible by ${every}"
     "$root/build/examples/smoke/deepnum_smoke" --scene "$scene" --n "$n" --frames "$frames" \
       --solver petsc-gamg --rtol 1e-6 --compare-solvers "$solvers" --compare-every "$every" \
-      --compare-rtol "$rtols" --records "$out"
+      --compare-rtol "$rtols" --threads 1 --records "$out"
     raw_files+=("$out")
   done
 done

@@ -28,7 +28,6 @@ ProgressReporter::ProgressReporter(std::string task,
     : task_(std::move(task)), total_(total), min_interval_seconds_(min_interval_seconds) {}
 
 void ProgressReporter::update(std::int64_t done, std::string_view detail) {
-  if (first_done_ < 0) first_done_ = done > 0 ? done - 1 : 0;
   const double now = stopwatch_.seconds();
   const bool first_or_last = last_report_seconds_ < 0 || done >= total_;
   if (!first_or_last && now - last_report_seconds_ < min_interval_seconds_) return;

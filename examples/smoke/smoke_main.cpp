@@ -30,6 +30,7 @@
 #if DEEPNUM_SMOKE_WITH_DCDM
 #include "deepnum/dcdm/dcdm_solver.hpp"
 #include "deepnum/dcdm/model_file.hpp"
+#include "deepnum/nn/device.hpp"
 #endif
 
 namespace {
@@ -47,6 +48,7 @@ struct DriverOptions {
   // Side-by-side comparison on the frames' own pressure systems.
   std::vector<std::string> compare_solvers;
   std::string dcdm_model;  // empty: the shipped default model
+  int threads = 1;         // LibTorch intra-op threads of dcdm (0: one per core)
   int compare_every = 1;
   std::vector<double> compare_rtols;  // empty: the --rtol of the projection
   std::string records_path;
@@ -175,6 +177,12 @@ int run(const DriverOptions& options) {
   std::vector<double> compare_rtols = options.compare_rtols;
   if (compare_rtols.empty()) compare_rtols.push_back(options.solve.rtol);
   if (!options.compare_solvers.empty()) {
+#if DEEPNUM_SMOKE_WITH_DCDM
+    const auto& names = options.compare_solvers;
+    if (std::find(names.begin(), names.end(), "dcdm") != names.end()) {
+      nn::configure_threads(options.threads);
+    }
+#endif
     comparison.emplace(std::vector<std::string>{});
     for (const std::string& name : options.compare_solvers) {
       comparison->add_solver(make_compared_solver(name, simulation, options));
@@ -313,6 +321,12 @@ int main(int argc, char** argv) {
                  "DCDM model file (HDF5) for --compare-solvers dcdm (default: the shipped model)")
       ->check(CLI::ExistingFile)
       ->needs(compare_solvers);
+  app.add_option("--threads",
+                 options.threads,
+                 "LibTorch threads of --compare-solvers dcdm (0: one per core; the default 1 "
+                 "matches the single-threaded classical solvers)")
+      ->check(CLI::Range(0, 4096))
+      ->capture_default_str();
 #endif
   app.add_option(
          "--log-level", options.log_level, "trace, debug, info, warn, error, critical or off")

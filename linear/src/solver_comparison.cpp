@@ -2,11 +2,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
+#include <vector>
 
 #include <fmt/format.h>
 
 #include "deepnum/core/error.hpp"
+#include "deepnum/core/options.hpp"
 #include "deepnum/core/timing.hpp"
 #include "deepnum/linear/solver_factory.hpp"
 
@@ -22,8 +25,32 @@ void SolverComparison::add_solver(std::unique_ptr<LinearSolver> solver) {
   pending_setup_seconds_.push_back(0.0);
 }
 
+double SolverRecord::preconditioner_matvecs_per_iteration() const {
+  if (summary.iterations <= 0 || matvec_seconds <= 0) return 0.0;
+  return summary.preconditioner_seconds / summary.iterations / matvec_seconds;
+}
+
+double time_matrix_vector_product(const SparseMatrix& A, int rounds, int products) {
+  require_option(rounds >= 1, "time_matrix_vector_product", "rounds", rounds, "must be >= 1");
+  require_option(products >= 1, "time_matrix_vector_product", "products", products, "must be >= 1");
+  // Held in a std::vector: two plain local Eigen vectors here trip GCC 12's false
+  // -Wuse-after-free on their destructors.
+  std::vector<Vector> x_and_y{Vector::Ones(A.cols()), Vector::Zero(A.rows())};
+  const Vector& x = x_and_y[0];
+  Vector& y = x_and_y[1];
+  y.noalias() = A * x;  // warm-up: first touch of y, matrix in cache as far as it fits
+  double best = std::numeric_limits<double>::infinity();
+  for (int round = 0; round < rounds; ++round) {
+    Stopwatch clock;
+    for (int i = 0; i < products; ++i) y.noalias() = A * x;
+    best = std::min(best, clock.seconds() / products);
+  }
+  return best;
+}
+
 void SolverComparison::set_system(const LinearSystem& system) {
   require<InvalidArgumentError>(!solvers_.empty(), "SolverComparison: no solver to compare");
+  matvec_seconds_ = time_matrix_vector_product(system.matrix);
   for (std::size_t i = 0; i < solvers_.size(); ++i) {
     Stopwatch setup;
     solvers_[i]->setup(system);
@@ -39,7 +66,8 @@ std::vector<SolverRecord> SolverComparison::solve(const Vector& b,
   std::vector<SolverRecord> made;
   for (std::size_t i = 0; i < solvers_.size(); ++i) {
     Vector x = Vector::Zero(b.size());
-    SolverRecord record{scene, grid_size, frame, options.rtol, solvers_[i]->solve(b, x, options)};
+    SolverRecord record{
+        scene, grid_size, frame, options.rtol, matvec_seconds_, solvers_[i]->solve(b, x, options)};
     // Setup is paid once per matrix: charge it to the first solve that follows it.
     record.summary.setup_seconds = pending_setup_seconds_[i];
     pending_setup_seconds_[i] = 0.0;
@@ -59,6 +87,8 @@ struct SolverTotals {
   double setup_seconds = 0.0;
   double solve_seconds = 0.0;
   double worst_relres = 0.0;
+  double preconditioner_seconds = 0.0;
+  double matvec_seconds_times_iterations = 0.0;
 };
 
 std::string json_number(double value) {
@@ -84,10 +114,12 @@ std::string format_solver_table(const std::vector<SolverRecord>& records) {
     row.setup_seconds += summary.setup_seconds;
     row.solve_seconds += summary.solve_seconds;
     row.worst_relres = std::max(row.worst_relres, summary.relative_residual());
+    row.preconditioner_seconds += summary.preconditioner_seconds;
+    row.matvec_seconds_times_iterations += record.matvec_seconds * summary.iterations;
   }
 
   std::string table =
-      fmt::format("{:<14} {:>7} {:>6} {:>9} {:>10} {:>8} {:>9} {:>12} {:>9} {:>10}\n",
+      fmt::format("{:<14} {:>7} {:>6} {:>9} {:>10} {:>8} {:>9} {:>12} {:>9} {:>13} {:>10}\n",
                   "solver",
                   "rtol",
                   "solves",
@@ -97,13 +129,21 @@ std::string format_solver_table(const std::vector<SolverRecord>& records) {
                   "setup s",
                   "mean solve s",
                   "s/iter",
+                  "M^-1 matvecs",
                   "max relres");
   for (const auto& key : order) {
     const SolverTotals& row = totals[key];
     const double per_iteration =
         row.iterations > 0 ? row.solve_seconds / static_cast<double>(row.iterations) : 0.0;
+    // Preconditioner (network) seconds per iteration in units of one product A x.
+    const std::string preconditioner_matvecs =
+        row.preconditioner_seconds > 0 && row.matvec_seconds_times_iterations > 0
+            ? fmt::format("{:.1f}",
+                          row.preconditioner_seconds / row.matvec_seconds_times_iterations)
+            : std::string("-");
     table += fmt::format(
-        "{:<14} {:>7.0e} {:>6} {:>9} {:>10.1f} {:>8} {:>9.4f} {:>12.4f} {:>9.2e} {:>10.2e}\n",
+        "{:<14} {:>7.0e} {:>6} {:>9} {:>10.1f} {:>8} {:>9.4f} {:>12.4f} {:>9.2e} {:>13} "
+        "{:>10.2e}\n",
         key.first,
         key.second,
         row.solves,
@@ -113,6 +153,7 @@ std::string format_solver_table(const std::vector<SolverRecord>& records) {
         row.setup_seconds,
         row.solve_seconds / row.solves,
         per_iteration,
+        preconditioner_matvecs,
         row.worst_relres);
   }
   return table;
@@ -129,7 +170,7 @@ std::string records_to_json(const std::vector<SolverRecord>& records, bool with_
         "  {{\"scene\": \"{}\", \"n\": {}, \"frame\": {}, \"solver\": \"{}\", \"rtol\": {}, "
         "\"iterations\": {}, \"seconds\": {}, \"setup_seconds\": {}, "
         "\"seconds_per_iteration\": {}, \"converged\": {}, \"relres\": {}, \"reason\": \"{}\", "
-        "\"fallback_steps\": {}, \"network_seconds\": {}",
+        "\"fallback_steps\": {}, \"network_seconds\": {}, \"matvec_seconds\": {}",
         record.scene,
         record.grid_size,
         record.frame,
@@ -143,7 +184,8 @@ std::string records_to_json(const std::vector<SolverRecord>& records, bool with_
         json_number(summary.relative_residual()),
         to_string(summary.reason),
         summary.fallback_steps,
-        json_number(summary.preconditioner_seconds));
+        json_number(summary.preconditioner_seconds),
+        json_number(record.matvec_seconds));
     if (with_history) {
       json += ", \"residual_history\": [";
       for (std::size_t k = 0; k < summary.residual_norms.size(); ++k) {

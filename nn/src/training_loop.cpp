@@ -229,6 +229,7 @@ TrainingSummary TrainingLoop::run(const StepFunction& step_function) {
   const StopSignalHandlers signal_handlers(options_.handle_signals);
   ProgressReporter progress(
       options_.task, options_.total_steps, options_.progress_interval_seconds);
+  progress.resume_from(completed_steps_);
   while (completed_steps_ < options_.total_steps) {
     const std::int64_t step = completed_steps_;
 

@@ -1,8 +1,11 @@
 #define BOOST_TEST_MODULE core
 #include <boost/test/unit_test.hpp>
 
+#include <chrono>
 #include <memory>
 #include <sstream>
+#include <string>
+#include <thread>
 
 #include <spdlog/sinks/ostream_sink.h>
 
@@ -111,6 +114,22 @@ BOOST_AUTO_TEST_CASE(progress_reports_first_and_last_step_with_detail) {
   BOOST_TEST(text.find("training: 1/10 (10.0%), loss 0.5") != std::string::npos);
   BOOST_TEST(text.find("training: 10/10 (100.0%), loss 0.5") != std::string::npos);
   BOOST_TEST(text.find("training: 5/10") == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(resumed_progress_counts_only_this_runs_units_in_the_rate) {
+  CapturedLog captured;
+  deepnum::ProgressReporter progress("training", 2000, /*min_interval_seconds=*/0.0);
+  progress.resume_from(1000);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  progress.update(1050);
+  const std::string text = captured.text.str();
+  BOOST_TEST(text.find("training: 1050/2000 (52.5%)") != std::string::npos, text);
+  // 50 units in a little over 0.2 s: at most 250 per second. A rate
+  // that counted the 1000 resumed units, or only the last one, would be far off.
+  const std::size_t rate_at = text.find(", ", text.find("(52.5%)")) + 2;
+  const double rate = std::stod(text.substr(rate_at));
+  BOOST_TEST(rate > 20.0);
+  BOOST_TEST(rate < 300.0);
 }
 
 BOOST_AUTO_TEST_CASE(stopwatch_is_monotonic) {

@@ -126,6 +126,38 @@ BOOST_AUTO_TEST_CASE(table_rows_carry_the_mean_iterations_of_each_solver) {
              table);
 }
 
+BOOST_AUTO_TEST_CASE(preconditioner_cost_reads_in_matvecs_per_iteration) {
+  SolverRecord record;
+  record.summary.solver = "dcdm";
+  record.summary.iterations = 10;
+  record.summary.preconditioner_seconds = 0.3;
+  record.matvec_seconds = 0.01;
+  // 0.3 s over 10 iterations = 0.03 s per iteration = 3 products of 0.01 s.
+  BOOST_TEST(record.preconditioner_matvecs_per_iteration() == 3.0,
+             boost::test_tools::tolerance(1e-12));
+  SolverRecord cg = record;
+  cg.summary.solver = "cg";
+  cg.summary.preconditioner_seconds = 0.0;
+  const std::string table = format_solver_table({record, cg});
+  BOOST_TEST(table.find("M^-1 matvecs") != std::string::npos, table);
+  BOOST_TEST(table.find("          3.0") != std::string::npos, table);
+  SolverRecord no_iterations = record;
+  no_iterations.summary.iterations = 0;
+  BOOST_TEST(no_iterations.preconditioner_matvecs_per_iteration() == 0.0);
+}
+
+BOOST_AUTO_TEST_CASE(matvec_time_is_measured_once_per_system_and_carried_by_every_record) {
+  const PressureSystem system = box_system();
+  SolverComparison comparison({"cg", "icpcg"});
+  comparison.set_system(system.system);
+  const auto records = comparison.solve(random_rhs(system), SolveOptions{}, "box", 12, 1);
+  BOOST_TEST(records.at(0).matvec_seconds > 0.0);
+  BOOST_TEST(records.at(0).matvec_seconds == records.at(1).matvec_seconds);
+  BOOST_TEST(records.at(1).preconditioner_matvecs_per_iteration() > 0.0);
+  BOOST_TEST(records.at(0).preconditioner_matvecs_per_iteration() == 0.0);
+  BOOST_CHECK_THROW(time_matrix_vector_product(system.system.matrix, 0), deepnum::OptionError);
+}
+
 BOOST_AUTO_TEST_CASE(json_records_parse_in_python_with_the_benchmark_fields) {
   const PressureSystem system = box_system();
   SolverComparison comparison({"cg", "icpcg"});
@@ -140,11 +172,13 @@ BOOST_AUTO_TEST_CASE(json_records_parse_in_python_with_the_benchmark_fields) {
   const std::string check =
       std::string(DEEPNUM_PYTHON) + " -c \"import json,sys; r=json.load(open('" + path +
       "')); a=r[0]; fields={'scene','n','frame','solver','rtol','iterations','seconds',"
-      "'seconds_per_iteration','converged','relres','residual_history'}; "
+      "'seconds_per_iteration','converged','relres','residual_history','network_seconds',"
+      "'matvec_seconds','fallback_steps'}; "
       "sys.exit(0 if len(r)==2 and fields <= set(a) and a['solver']=='cg' and "
       "a['iterations']==" +
       std::to_string(cg.iterations) +
       " and a['n']==12 and a['frame']==7 and a['converged'] is True and a['relres']<=1e-6 "
+      "and a['matvec_seconds']>0 and a['network_seconds']==0 and r[1]['network_seconds']>0 "
       "and len(a['residual_history'])==a['iterations']+1 else 1)\"";
   BOOST_TEST(std::system(check.c_str()) == 0);
 }

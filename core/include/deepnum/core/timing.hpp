@@ -30,8 +30,11 @@ class ProgressReporter {
  public:
   ProgressReporter(std::string task, std::int64_t total, double min_interval_seconds = 2.0);
 
+  // A resumed run: `done` units were finished before this run started. They count in
+  // the percentage but not in the rate (units per second of this run).
+  void resume_from(std::int64_t done) { first_done_ = done; }
+
   // Reports that `done` of `total` units are finished; `detail` is e.g. "loss 1.2e-3".
-  // Units done before construction (a resumed run) are excluded from the rate.
   void update(std::int64_t done, std::string_view detail = {});
 
   double elapsed_seconds() const { return stopwatch_.seconds(); }
@@ -42,7 +45,7 @@ class ProgressReporter {
   double min_interval_seconds_;
   Stopwatch stopwatch_;
   double last_report_seconds_ = -1.0;
-  std::int64_t first_done_ = -1;
+  std::int64_t first_done_ = 0;
 };
 
 }  // namespace deepnum

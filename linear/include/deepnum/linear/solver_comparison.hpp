@@ -4,6 +4,8 @@
 // Each solver is set up once per matrix (setup_seconds) and then solves every right-hand
 // side from x0 = 0 (solve_seconds), all with the same SolveOptions, so iteration counts
 // and times compare under the one stopping rule ||b - A x|| <= max(rtol ||b||, atol).
+// One sparse product A x is timed per matrix, so that the cost of a preconditioner or a
+// network application reads as a number of matrix-vector products on the same machine.
 // Thread safety: none.
 #pragma once
 
@@ -21,8 +23,17 @@ struct SolverRecord {
   int grid_size = 0;  // n of an n^3 grid
   int frame = 0;
   double rtol = 0.0;
+  double matvec_seconds = 0.0;  // one product A x with this system's matrix
   SolveSummary summary;
+
+  // Seconds in M^{-1} (or the network) per iteration, in units of matvec_seconds; 0 for
+  // a solver without a preconditioner or a solve without iterations.
+  double preconditioner_matvecs_per_iteration() const;
 };
+
+// Seconds of one product A x (Eigen CSR, this thread): the best of `rounds` rounds of
+// `products` products each, after one warm-up product.
+double time_matrix_vector_product(const SparseMatrix& A, int rounds = 5, int products = 10);
 
 class SolverComparison {
  public:
@@ -47,18 +58,20 @@ class SolverComparison {
  private:
   std::vector<std::unique_ptr<LinearSolver>> solvers_;
   std::vector<double> pending_setup_seconds_;
+  double matvec_seconds_ = 0.0;
   std::vector<SolverRecord> records_;
 };
 
 // A fixed-width text table, one row per (solver, rtol) in first-seen order: solves, how
 // many converged, mean and maximum iterations, setup seconds, mean solve seconds, seconds
-// per iteration, worst final relative residual.
+// per iteration, preconditioner (network) cost per iteration in matvecs, worst final
+// relative residual.
 std::string format_solver_table(const std::vector<SolverRecord>& records);
 
 // The records as a JSON array of objects with the fields scene, n, frame, solver, rtol,
 // iterations, seconds (solve time), setup_seconds, seconds_per_iteration, converged,
-// relres, reason, fallback_steps, network_seconds (preconditioner share) and, when
-// with_history, residual_history.
+// relres, reason, fallback_steps, network_seconds (preconditioner share), matvec_seconds
+// and, when with_history, residual_history.
 std::string records_to_json(const std::vector<SolverRecord>& records, bool with_history);
 
 }  // namespace deepnum::linear
