@@ -9,9 +9,12 @@
 // (one command line, wrapped here).
 //
 // Program options (PETSc style): -scene plume|bunny, -n <cells>, -frames <count>,
-// -open_top. Defaults: KSP cg, PC none, rtol 1e-6 on the unpreconditioned residual; any
-// -ksp_* / -pc_* option overrides them. Serial (one MPI rank).
+// -open_top; -help lists them with PETSc's KSP and PC options. Defaults: KSP cg, PC none, rtol 1e-6
+// on the unpreconditioned residual; any -ksp_* / -pc_* option overrides them. Serial (one MPI
+// rank).
+#include <filesystem>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include <fmt/format.h>
@@ -21,6 +24,8 @@
 #include "deepnum/core/logging.hpp"
 #include "deepnum/core/timing.hpp"
 #include "deepnum/dcdm/petsc_preconditioner.hpp"
+#include "deepnum/linear/petsc_call.hpp"
+#include "deepnum/linear/petsc_matrix.hpp"
 #include "deepnum/linear/petsc_session.hpp"
 #include "deepnum/linear/solver_factory.hpp"
 #include "deepnum/smoke/smoke_simulation.hpp"
@@ -29,12 +34,7 @@ namespace {
 
 using deepnum::linear::Vector;
 
-void check(PetscErrorCode code, const char* call) {
-  if (code != 0) {
-    throw deepnum::linear::PetscCallError(
-        code, fmt::format("PETSc call {} failed with error code {}", call, code));
-  }
-}
+using deepnum::linear::check_petsc;
 
 // The program's own options from PETSc's database.
 deepnum::smoke::SmokeScene scene_from_options(std::string& scene_name, int& frames) {
@@ -44,13 +44,14 @@ deepnum::smoke::SmokeScene scene_from_options(std::string& scene_name, int& fram
   PetscInt resolution = scene.resolution;
   PetscInt frame_count = frames;
   PetscBool open_top = PETSC_FALSE;
-  check(PetscOptionsGetString(nullptr, nullptr, "-scene", name, sizeof(name), nullptr),
-        "PetscOptionsGetString(-scene)");
-  check(PetscOptionsGetInt(nullptr, nullptr, "-n", &resolution, nullptr), "PetscOptionsGetInt(-n)");
-  check(PetscOptionsGetInt(nullptr, nullptr, "-frames", &frame_count, nullptr),
-        "PetscOptionsGetInt(-frames)");
-  check(PetscOptionsGetBool(nullptr, nullptr, "-open_top", &open_top, nullptr),
-        "PetscOptionsGetBool(-open_top)");
+  check_petsc(PetscOptionsGetString(nullptr, nullptr, "-scene", name, sizeof(name), nullptr),
+              "PetscOptionsGetString(-scene)");
+  check_petsc(PetscOptionsGetInt(nullptr, nullptr, "-n", &resolution, nullptr),
+              "PetscOptionsGetInt(-n)");
+  check_petsc(PetscOptionsGetInt(nullptr, nullptr, "-frames", &frame_count, nullptr),
+              "PetscOptionsGetInt(-frames)");
+  check_petsc(PetscOptionsGetBool(nullptr, nullptr, "-open_top", &open_top, nullptr),
+              "PetscOptionsGetBool(-open_top)");
   scene_name = name;
   scene.kind = deepnum::smoke::scene_kind_from_string(scene_name);
   scene.resolution = static_cast<int>(resolution);
@@ -62,60 +63,75 @@ deepnum::smoke::SmokeScene scene_from_options(std::string& scene_name, int& fram
   return scene;
 }
 
-// A as a sequential AIJ matrix, row by row from the CSR arrays.
-Mat assemble_matrix(const deepnum::linear::SparseMatrix& A) {
-  std::vector<PetscInt> row_counts(static_cast<std::size_t>(A.rows()));
-  for (Eigen::Index i = 0; i < A.rows(); ++i) {
-    row_counts[static_cast<std::size_t>(i)] = A.outerIndexPtr()[i + 1] - A.outerIndexPtr()[i];
-  }
-  Mat matrix = nullptr;
-  check(MatCreateSeqAIJ(PETSC_COMM_SELF,
-                        static_cast<PetscInt>(A.rows()),
-                        static_cast<PetscInt>(A.cols()),
-                        0,
-                        row_counts.data(),
-                        &matrix),
-        "MatCreateSeqAIJ");
-  std::vector<PetscInt> columns;
-  for (Eigen::Index i = 0; i < A.rows(); ++i) {
-    const PetscInt row = static_cast<PetscInt>(i);
-    const int begin = A.outerIndexPtr()[i];
-    const int end = A.outerIndexPtr()[i + 1];
-    columns.assign(A.innerIndexPtr() + begin, A.innerIndexPtr() + end);
-    check(MatSetValues(
-              matrix, 1, &row, end - begin, columns.data(), A.valuePtr() + begin, INSERT_VALUES),
-          "MatSetValues");
-  }
-  check(MatAssemblyBegin(matrix, MAT_FINAL_ASSEMBLY), "MatAssemblyBegin");
-  check(MatAssemblyEnd(matrix, MAT_FINAL_ASSEMBLY), "MatAssemblyEnd");
-  return matrix;
+// A model file named on the command line is checked before any frame is simulated; the
+// PC itself validates its contents at setup.
+void require_named_model_file() {
+  char path[PETSC_MAX_PATH_LEN] = "";
+  PetscBool set = PETSC_FALSE;
+  check_petsc(PetscOptionsGetString(nullptr, nullptr, "-pc_dcdm_model", path, sizeof(path), &set),
+              "PetscOptionsGetString(-pc_dcdm_model)");
+  if (!set) return;
+  std::error_code error;
+  deepnum::require<deepnum::InvalidArgumentError>(std::filesystem::is_regular_file(path, error),
+                                                  "-pc_dcdm_model: '",
+                                                  path,
+                                                  "' is not a readable file");
+}
+
+// -help: this program's options, then PETSc's KSP and PC options (KSPSetFromOptions lists
+// them), without running a scene.
+void print_help() {
+  fmt::print(
+      "deepnum_petsc_dcdm: solves the pressure system of a smoke frame with the KSP and PC\n"
+      "the options name.\n"
+      "  -scene plume|bunny   smoke scene (default plume)\n"
+      "  -n <cells>           cells along each axis, walls included, even (default 32)\n"
+      "  -frames <count>      frames simulated before the solve (default 10)\n"
+      "  -open_top            top cell layer is air (p = 0)\n"
+      "DCDM by options: -ksp_type fcg -ksp_fcg_mmax 2 -ksp_fcg_truncation_type standard\n"
+      "  -pc_type dcdm [-pc_dcdm_model <file.h5>] [-pc_dcdm_device cpu|cuda]\n"
+      "  (default model: $DEEPNUM_DCDM_MODEL, else the shipped one)\n\n");
+  KSP ksp = nullptr;
+  check_petsc(KSPCreate(PETSC_COMM_SELF, &ksp), "KSPCreate");
+  check_petsc(KSPSetFromOptions(ksp), "KSPSetFromOptions");
+  check_petsc(KSPDestroy(&ksp), "KSPDestroy");
 }
 
 Vec to_petsc(const Vector& values) {
   Vec vector = nullptr;
-  check(VecCreateSeq(PETSC_COMM_SELF, static_cast<PetscInt>(values.size()), &vector),
-        "VecCreateSeq");
+  check_petsc(VecCreateSeq(PETSC_COMM_SELF, static_cast<PetscInt>(values.size()), &vector),
+              "VecCreateSeq");
   PetscScalar* data = nullptr;
-  check(VecGetArray(vector, &data), "VecGetArray");
+  check_petsc(VecGetArray(vector, &data), "VecGetArray");
   for (Eigen::Index i = 0; i < values.size(); ++i) data[i] = values[i];
-  check(VecRestoreArray(vector, &data), "VecRestoreArray");
+  check_petsc(VecRestoreArray(vector, &data), "VecRestoreArray");
   return vector;
 }
 
 Vector from_petsc(Vec vector) {
   PetscInt size = 0;
-  check(VecGetLocalSize(vector, &size), "VecGetLocalSize");
+  check_petsc(VecGetLocalSize(vector, &size), "VecGetLocalSize");
   const PetscScalar* data = nullptr;
-  check(VecGetArrayRead(vector, &data), "VecGetArrayRead");
+  check_petsc(VecGetArrayRead(vector, &data), "VecGetArrayRead");
   Vector values = Eigen::Map<const Vector>(data, size);
-  check(VecRestoreArrayRead(vector, &data), "VecRestoreArrayRead");
+  check_petsc(VecRestoreArrayRead(vector, &data), "VecRestoreArrayRead");
   return values;
 }
 
 int run() {
+  // PETSc's error messages (one from inside the dcdm PC included) end up in the exception
+  // that check_petsc throws, not as a traceback on stderr.
+  deepnum::linear::PetscErrorCapture capture;
+  PetscBool help = PETSC_FALSE;
+  check_petsc(PetscOptionsHasName(nullptr, nullptr, "-help", &help), "PetscOptionsHasName(-help)");
+  if (help) {
+    print_help();
+    return 0;
+  }
   std::string scene_name;
   int frames = 10;
   const deepnum::smoke::SmokeScene scene = scene_from_options(scene_name, frames);
+  require_named_model_file();
 
   // The frame's system (the scene solved with IC-PCG up to it).
   deepnum::smoke::SmokeSimulation simulation(scene);
@@ -127,52 +143,52 @@ int run() {
   const Vector& b = simulation.rhs();
 
   // A, its null space, and the flag grid the dcdm PC needs.
-  Mat matrix = assemble_matrix(system.matrix);
+  Mat matrix = deepnum::linear::to_petsc_matrix(system.matrix);
   MatNullSpace null_space = nullptr;
   std::vector<Vec> null_vectors;
   if (!system.null_space.empty()) {
     for (const Vector& n : system.null_space) null_vectors.push_back(to_petsc(n));
-    check(MatNullSpaceCreate(PETSC_COMM_SELF,
-                             PETSC_FALSE,
-                             static_cast<PetscInt>(null_vectors.size()),
-                             null_vectors.data(),
-                             &null_space),
-          "MatNullSpaceCreate");
-    check(MatSetNullSpace(matrix, null_space), "MatSetNullSpace");
+    check_petsc(MatNullSpaceCreate(PETSC_COMM_SELF,
+                                   PETSC_FALSE,
+                                   static_cast<PetscInt>(null_vectors.size()),
+                                   null_vectors.data(),
+                                   &null_space),
+                "MatNullSpaceCreate");
+    check_petsc(MatSetNullSpace(matrix, null_space), "MatSetNullSpace");
   }
   deepnum::dcdm::attach_dcdm_flag_grid(matrix, simulation.flags());
 
   // The solver: defaults, then whatever the options database says.
   KSP ksp = nullptr;
-  check(KSPCreate(PETSC_COMM_SELF, &ksp), "KSPCreate");
-  check(KSPSetOperators(ksp, matrix, matrix), "KSPSetOperators");
-  check(KSPSetType(ksp, KSPCG), "KSPSetType");
+  check_petsc(KSPCreate(PETSC_COMM_SELF, &ksp), "KSPCreate");
+  check_petsc(KSPSetOperators(ksp, matrix, matrix), "KSPSetOperators");
+  check_petsc(KSPSetType(ksp, KSPCG), "KSPSetType");
   PC pc = nullptr;
-  check(KSPGetPC(ksp, &pc), "KSPGetPC");
-  check(PCSetType(pc, PCNONE), "PCSetType");
-  check(KSPSetNormType(ksp, KSP_NORM_UNPRECONDITIONED), "KSPSetNormType");
-  check(KSPSetTolerances(ksp, 1e-6, 0.0, PETSC_DEFAULT, 10000), "KSPSetTolerances");
-  check(KSPSetFromOptions(ksp), "KSPSetFromOptions");
+  check_petsc(KSPGetPC(ksp, &pc), "KSPGetPC");
+  check_petsc(PCSetType(pc, PCNONE), "PCSetType");
+  check_petsc(KSPSetNormType(ksp, KSP_NORM_UNPRECONDITIONED), "KSPSetNormType");
+  check_petsc(KSPSetTolerances(ksp, 1e-6, 0.0, PETSC_DEFAULT, 10000), "KSPSetTolerances");
+  check_petsc(KSPSetFromOptions(ksp), "KSPSetFromOptions");
 
   Vec rhs = to_petsc(b);
   Vec solution = nullptr;
-  check(VecDuplicate(rhs, &solution), "VecDuplicate");
-  check(VecSet(solution, 0.0), "VecSet");
+  check_petsc(VecDuplicate(rhs, &solution), "VecDuplicate");
+  check_petsc(VecSet(solution, 0.0), "VecSet");
   deepnum::Stopwatch clock;
-  check(KSPSetUp(ksp), "KSPSetUp");
+  check_petsc(KSPSetUp(ksp), "KSPSetUp");
   const double setup_seconds = clock.seconds();
   clock.restart();
-  check(KSPSolve(ksp, rhs, solution), "KSPSolve");
+  check_petsc(KSPSolve(ksp, rhs, solution), "KSPSolve");
   const double solve_seconds = clock.seconds();
 
   KSPType ksp_type = nullptr;
   PCType pc_type = nullptr;
   KSPConvergedReason reason;
   PetscInt iterations = 0;
-  check(KSPGetType(ksp, &ksp_type), "KSPGetType");
-  check(PCGetType(pc, &pc_type), "PCGetType");
-  check(KSPGetConvergedReason(ksp, &reason), "KSPGetConvergedReason");
-  check(KSPGetIterationNumber(ksp, &iterations), "KSPGetIterationNumber");
+  check_petsc(KSPGetType(ksp, &ksp_type), "KSPGetType");
+  check_petsc(PCGetType(pc, &pc_type), "PCGetType");
+  check_petsc(KSPGetConvergedReason(ksp, &reason), "KSPGetConvergedReason");
+  check_petsc(KSPGetIterationNumber(ksp, &iterations), "KSPGetIterationNumber");
   const Vector x = from_petsc(solution);
   const Vector residual = b - system.matrix * x;
   const auto cells = simulation.flags().cells();
@@ -192,12 +208,12 @@ int run() {
       setup_seconds,
       solve_seconds);
 
-  check(VecDestroy(&rhs), "VecDestroy");
-  check(VecDestroy(&solution), "VecDestroy");
-  check(KSPDestroy(&ksp), "KSPDestroy");
-  if (null_space != nullptr) check(MatNullSpaceDestroy(&null_space), "MatNullSpaceDestroy");
-  for (Vec& n : null_vectors) check(VecDestroy(&n), "VecDestroy");
-  check(MatDestroy(&matrix), "MatDestroy");
+  check_petsc(VecDestroy(&rhs), "VecDestroy");
+  check_petsc(VecDestroy(&solution), "VecDestroy");
+  check_petsc(KSPDestroy(&ksp), "KSPDestroy");
+  if (null_space != nullptr) check_petsc(MatNullSpaceDestroy(&null_space), "MatNullSpaceDestroy");
+  for (Vec& n : null_vectors) check_petsc(VecDestroy(&n), "VecDestroy");
+  check_petsc(MatDestroy(&matrix), "MatDestroy");
   return reason > 0 ? 0 : 2;
 }
 

@@ -12,8 +12,8 @@
 #include "deepnum/core/options.hpp"
 #include "deepnum/core/timing.hpp"
 #include "deepnum/linear/iteration_control.hpp"
+#include "deepnum/linear/petsc_call.hpp"
 #include "deepnum/linear/petsc_session.hpp"
-#include "petsc_call.hpp"
 
 namespace deepnum::linear {
 
@@ -284,8 +284,8 @@ void PetscKrylovSolver::setup(const LinearSystem& system) {
   system_ = nullptr;
   validate_system(name(), system);
   ensure_petsc_initialized();
-  detail::PetscErrorCapture capture;
-  detail::take_captured_petsc_errors();
+  PetscErrorCapture capture;
+  take_captured_petsc_errors();
   petsc_ = std::make_unique<Petsc>();
   system_ = &system;
   setup_failure_.clear();
@@ -416,8 +416,8 @@ SolveSummary PetscKrylovSolver::solve(const Vector& b, Vector& x, const SolveOpt
   }
 
   Petsc& petsc = *petsc_;
-  detail::PetscErrorCapture capture;
-  detail::take_captured_petsc_errors();
+  PetscErrorCapture capture;
+  take_captured_petsc_errors();
   PetscInt iterations = 0;
   KSPConvergedReason petsc_reason = KSP_CONVERGED_ITERATING;
   petsc.context.control = &control;

@@ -5,10 +5,9 @@
 #include <fmt/format.h>
 
 #include "deepnum/core/logging.hpp"
-#include "petsc_call.hpp"
+#include "deepnum/linear/petsc_call.hpp"
 
 namespace deepnum::linear {
-namespace detail {
 namespace {
 
 thread_local std::string captured_errors;
@@ -67,8 +66,6 @@ void check_petsc(PetscErrorCode code, const char* call) {
       static_cast<int>(code),
       fmt::format("PETSc error {} in {}: {}", static_cast<int>(code), call, details));
 }
-
-}  // namespace detail
 
 PetscSession::PetscSession(int* argc, char*** argv) {
   PetscBool initialized = PETSC_FALSE;

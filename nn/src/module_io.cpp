@@ -208,8 +208,22 @@ void read_module(const io::File& file, torch::nn::Module& module, const std::str
   std::vector<torch::Tensor> stored;
   stored.reserve(tensors.size());
   for (const auto& [name, tensor, kind] : tensors) {
-    stored.push_back(read_tensor(
-        file, dataset_path(group, name), tensor.scalar_type(), tensor.sizes(), torch::kCPU));
+    const std::string path = dataset_path(group, name);
+    stored.push_back(read_tensor(file, path, tensor.scalar_type(), tensor.sizes(), torch::kCPU));
+    // A NaN or Inf weight would turn every output into NaN far from its cause.
+    if (stored.back().is_floating_point()) {
+      const std::int64_t non_finite =
+          stored.back().numel() - torch::isfinite(stored.back()).sum().item<std::int64_t>();
+      require<io::CorruptFileError>(non_finite == 0,
+                                    "'",
+                                    file.path(),
+                                    "': dataset '",
+                                    path,
+                                    "' holds ",
+                                    non_finite,
+                                    " non-finite value(s) (NaN or Inf) out of ",
+                                    stored.back().numel());
+    }
   }
   torch::NoGradGuard no_grad;
   for (std::size_t i = 0; i < tensors.size(); ++i) tensors[i].tensor.copy_(stored[i]);

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -333,6 +334,31 @@ BOOST_AUTO_TEST_CASE(a_refused_load_leaves_the_module_unchanged) {
   const auto before = with_scale->conv->weight.clone();
   BOOST_CHECK_THROW(nn::load_module(*with_scale, path), nn::ModuleMismatchError);
   BOOST_TEST(bit_identical(with_scale->conv->weight, before));
+}
+
+BOOST_AUTO_TEST_CASE(non_finite_weights_are_refused_naming_the_dataset_and_count) {
+  const auto path = scratch_path("non_finite_weights.h5");
+  auto broken = make_trained_conv_norm(5);
+  {
+    torch::NoGradGuard no_grad;
+    auto flat = broken->conv->weight.view(-1);
+    flat[3] = std::numeric_limits<float>::quiet_NaN();
+    flat[7] = std::numeric_limits<float>::infinity();
+  }
+  nn::save_module(*broken, path);
+
+  auto target = make_trained_conv_norm(6);
+  const auto before = target->conv->weight.clone();
+  try {
+    nn::load_module(*target, path);
+    BOOST_FAIL("weights with NaN and Inf were loaded");
+  } catch (const io::CorruptFileError& error) {
+    const std::string message = error.what();
+    BOOST_TEST(message.find(path) != std::string::npos, message);
+    BOOST_TEST(message.find("weight") != std::string::npos, message);
+    BOOST_TEST(message.find("holds 2 non-finite") != std::string::npos, message);
+  }
+  BOOST_TEST(bit_identical(target->conv->weight, before));
 }
 
 BOOST_AUTO_TEST_CASE(missing_files_and_groups_are_reported_by_type) {

@@ -10,6 +10,7 @@
 #include "deepnum/core/logging.hpp"
 #include "deepnum/dcdm/dcdm_solver.hpp"
 #include "deepnum/dcdm/model_file.hpp"
+#include "deepnum/linear/petsc_call.hpp"
 #include "deepnum/linear/petsc_session.hpp"
 #include "deepnum/nn/device.hpp"
 
@@ -21,12 +22,7 @@ constexpr const char* kFlagGridKey = "deepnum_dcdm_flag_grid";
 // ours is "dcdm": the state travels as a composed container instead.
 constexpr const char* kStateKey = "deepnum_dcdm_state";
 
-void check_petsc(PetscErrorCode code, const char* call) {
-  if (code != 0) {
-    throw linear::PetscCallError(
-        code, detail::concatenate("PETSc call ", call, " failed with error code ", code));
-  }
-}
+using linear::check_petsc;
 
 // What a "dcdm" PC holds between setup and destruction.
 struct PcState {
