@@ -29,6 +29,7 @@
 #include "deepnum/linear/solver_factory.hpp"
 #include "deepnum/nn/device.hpp"
 #include "deepnum/nn/module_io.hpp"
+#include "deepnum/smoke/scene_options.hpp"
 #include "deepnum/smoke/smoke_simulation.hpp"
 
 namespace {
@@ -159,16 +160,7 @@ int main(int argc, char** argv) {
       "trains with the scale-invariant loss, checkpointing and resuming, and writes the "
       "model file with its provenance."};
   auto& scene = options.scene;
-  app.add_option("--scene", options.scene_name, "smoke scene whose pressure matrix is used")
-      ->check(CLI::IsMember({"plume", "bunny"}))
-      ->capture_default_str();
-  app.add_option("--n", scene.resolution, "cells along each axis, walls included (even)")
-      ->check(CLI::Range(8, 256))
-      ->capture_default_str();
-  app.add_option("--dimension", scene.dimension, "2 or 3")
-      ->check(CLI::IsMember({2, 3}))
-      ->capture_default_str();
-  app.add_flag("--open-top", scene.open_top, "top cell layer is air (p = 0) instead of a wall");
+  deepnum::smoke::add_scene_options(app, scene, options.scene_name);
   app.add_option("--frames", options.frames, "frames simulated before the matrix is taken")
       ->check(CLI::Range(0, 100000))
       ->capture_default_str();

@@ -23,6 +23,7 @@
 #include "deepnum/linear/solver_comparison.hpp"
 #include "deepnum/linear/solver_factory.hpp"
 #include "deepnum/smoke/frame_output.hpp"
+#include "deepnum/smoke/scene_options.hpp"
 #include "deepnum/smoke/smoke_simulation.hpp"
 #if DEEPNUM_WITH_PETSC
 #include "deepnum/linear/petsc_session.hpp"
@@ -53,29 +54,6 @@ struct DriverOptions {
   std::vector<double> compare_rtols;  // empty: the --rtol of the projection
   std::string records_path;
 };
-
-// CLI11's own range checks print their open upper bound, 1.797e308, in full.
-CLI::Validator number_at_least_zero() {
-  return CLI::Validator(
-      [](std::string& text) -> std::string {
-        double value = 0.0;
-        const bool parsed = CLI::detail::lexical_cast(text, value);
-        return parsed && std::isfinite(value) && value >= 0 ? "" : text + " is not a number >= 0";
-      },
-      "NUMBER >= 0",
-      "number_at_least_zero");
-}
-
-CLI::Validator number_above_zero() {
-  return CLI::Validator(
-      [](std::string& text) -> std::string {
-        double value = 0.0;
-        const bool parsed = CLI::detail::lexical_cast(text, value);
-        return parsed && std::isfinite(value) && value > 0 ? "" : text + " is not a number > 0";
-      },
-      "NUMBER > 0",
-      "number_above_zero");
-}
 
 // Creates the folder of an output file, then checks that the file can be written all or
 // nothing (io::require_replaceable_file): run before any frame is computed.
@@ -249,30 +227,7 @@ int main(int argc, char** argv) {
       "velocity, density) to HDF5 with an XDMF sidecar, and optionally each frame's pressure "
       "system for benchmarks and training. Cells: n x round(height_factor n) x n, y up, "
       "walls included."};
-  app.add_option("--scene",
-                 options.scene_name,
-                 "plume: smoke rising in a box; bunny: the "
-                 "plume rising past the Stanford bunny")
-      ->check(CLI::IsMember({"plume", "bunny"}))
-      ->capture_default_str();
-  app.add_option("--n", scene.resolution, "cells along x and z (16 to 256)")
-      ->check(CLI::Range(16, 256))
-      ->capture_default_str();
-  app.add_option("--height-factor", scene.height_factor, "ny = round(height_factor n)")
-      ->check(CLI::Range(0.25, 4.0))
-      ->capture_default_str();
-  app.add_option("--dimension", scene.dimension, "2 or 3")
-      ->check(CLI::IsMember({2, 3}))
-      ->capture_default_str();
-  app.add_flag("--open-top", scene.open_top, "top cell layer is air (p = 0) instead of a wall");
-  app.add_option("--mesh", scene.mesh_path, "OBJ mesh of the bunny scene's obstacle")
-      ->capture_default_str();
-  app.add_option("--dt", scene.fixed_dt, "fixed time step in seconds (0: CFL-limited)")
-      ->check(number_at_least_zero())
-      ->capture_default_str();
-  app.add_option("--max-dt", scene.max_dt, "largest CFL-limited time step in seconds")
-      ->check(number_above_zero())
-      ->capture_default_str();
+  deepnum::smoke::add_scene_options(app, scene, options.scene_name);
   app.add_option("--frames", options.frames, "number of frames (one step each)")
       ->check(CLI::Range(1, 1000000))
       ->capture_default_str();
@@ -280,7 +235,7 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember(deepnum::linear::available_solvers()))
       ->capture_default_str();
   app.add_option("--rtol", options.solve.rtol, "relative residual tolerance ||b - A x|| / ||b||")
-      ->check(number_above_zero())
+      ->check(deepnum::smoke::number_above_zero())
       ->capture_default_str();
   app.add_option("--max-iterations", options.solve.max_iterations, "solver iteration limit")
       ->check(CLI::Range(1, 1000000000))
@@ -309,7 +264,7 @@ int main(int argc, char** argv) {
                  options.compare_rtols,
                  "relative tolerances of the comparison (comma-separated; default --rtol)")
       ->delimiter(',')
-      ->check(number_above_zero());
+      ->check(deepnum::smoke::number_above_zero());
   app.add_option("--records",
                  options.records_path,
                  "JSON file for the comparison's records (one per solve, with residual "
