@@ -3,6 +3,7 @@
 #include <array>
 #include <cstdlib>
 #include <mutex>
+#include <string>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 
@@ -51,10 +52,20 @@ LoggerState& state() {
     created.logger = std::make_shared<spdlog::logger>(
         "deepnum", std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
     created.logger->set_pattern("[%Y-%m-%d %H:%M:%S.%e] [deepnum] [%^%l%$] %v");
+    // A bad value in the environment must not abort the first log call (which may run in
+    // a destructor or before a program's error handling): keep info and say why.
+    std::string environment_problem;
     if (const char* from_environment = std::getenv("DEEPNUM_LOG_LEVEL")) {
-      created.chosen_level = parse_level(from_environment, "environment DEEPNUM_LOG_LEVEL");
+      try {
+        created.chosen_level = parse_level(from_environment, "environment DEEPNUM_LOG_LEVEL");
+      } catch (const InvalidArgumentError& error) {
+        environment_problem = error.what();
+      }
     }
     created.apply();
+    if (!environment_problem.empty()) {
+      created.logger->warn("{}; logging at info", environment_problem);
+    }
     return created;
   }();
   return instance;

@@ -14,6 +14,8 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <system_error>
+#include <utility>
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
@@ -26,6 +28,7 @@
 #include "deepnum/dcdm/training.hpp"
 #include "deepnum/dcdm/training_set.hpp"
 #include "deepnum/io/errors.hpp"
+#include "deepnum/io/output_file.hpp"
 #include "deepnum/linear/solver_factory.hpp"
 #include "deepnum/nn/device.hpp"
 #include "deepnum/nn/module_io.hpp"
@@ -72,20 +75,46 @@ deepnum::linear::FlagGrid scene_flags(const DriverOptions& options) {
   return simulation.flags();
 }
 
+// What differs between a stored training set and the one these options would build
+// ("" when they agree): the flags, the vector count and every recorded build setting.
+std::string training_set_difference(const dcdm::TrainingSet& stored,
+                                    const deepnum::linear::FlagGrid& flags,
+                                    const DriverOptions& options) {
+  std::vector<std::string> differences;
+  auto compare = [&](const char* what, const auto& stored_value, const auto& wanted) {
+    if (!(stored_value == wanted)) {
+      differences.push_back(fmt::format("{} {} (wanted {})", what, stored_value, wanted));
+    }
+  };
+  if (stored.grid.cells() != flags.cells() || stored.grid.flags() != flags.flags()) {
+    differences.push_back("other flags");
+  }
+  compare("scene", stored.scene, options.scene_name);
+  compare("frame", stored.frame, options.frames);
+  compare("vectors", stored.count(), static_cast<std::int64_t>(options.set.vectors));
+  compare("lanczos steps", stored.lanczos_steps, options.set.lanczos.steps);
+  compare("low-mode fraction", stored.low_mode_fraction, options.set.low_mode_fraction);
+  compare("low-mode factor", stored.low_mode_factor, options.set.low_mode_factor);
+  compare("seed", stored.seed, options.set.seed);
+  std::string joined;
+  for (const auto& difference : differences) joined += (joined.empty() ? "" : ", ") + difference;
+  return joined;
+}
+
 // The training set of the scene: read from options.dataset when it is there and was
-// built from the same flags, else built and written.
+// built the same way (training_set_difference), else built and written.
 dcdm::TrainingSet training_set(const DriverOptions& options) {
   const deepnum::linear::FlagGrid flags = scene_flags(options);
   if (!options.rebuild_dataset && fs::exists(options.dataset)) {
     dcdm::TrainingSet stored = dcdm::read_training_set(options.dataset);
-    if (stored.grid.flags() == flags.flags() && stored.grid.cells() == flags.cells() &&
-        stored.count() == options.set.vectors) {
+    const std::string difference = training_set_difference(stored, flags, options);
+    if (difference.empty()) {
       deepnum::log::info(
           "training set: reusing '{}' ({} vectors)", options.dataset, stored.count());
       return stored;
     }
-    deepnum::log::warn("training set '{}' was built for other flags or counts; rebuilding",
-                       options.dataset);
+    deepnum::log::warn(
+        "training set '{}' was built with {}; rebuilding", options.dataset, difference);
   }
   dcdm::TrainingSet set =
       dcdm::build_training_set(flags, options.set, options.scene_name, options.frames);
@@ -94,15 +123,38 @@ dcdm::TrainingSet training_set(const DriverOptions& options) {
   return set;
 }
 
+// Everything that can be checked before the scene runs and the training set is built:
+// minutes of work must not end in an error that was known at the start.
+void check_before_running(const DriverOptions& options) {
+  deepnum::io::require_distinct_files({{"--dataset", options.dataset},
+                                       {"--checkpoint", options.train.checkpoint_path},
+                                       {"--output", options.output},
+                                       {"--mesh", options.scene.mesh_path}});
+  for (const auto& [path, kind] :
+       {std::pair<std::string, std::string>{options.output, "model file (--output)"},
+        {options.dataset, "training set file (--dataset)"},
+        {options.train.checkpoint_path, "checkpoint file (--checkpoint)"}}) {
+    const fs::path folder = fs::path(path).parent_path();
+    std::error_code error;
+    if (!folder.empty() && !fs::create_directories(folder, error) && error) {
+      throw deepnum::IoError("cannot create the folder '" + folder.string() + "' of the " + kind +
+                             " '" + path + "': " + error.message());
+    }
+    deepnum::io::require_replaceable_file(path, kind);
+  }
+  deepnum::require<deepnum::OptionError>(options.train.batch_size <= options.set.vectors,
+                                         "--batch-size ",
+                                         options.train.batch_size,
+                                         " is larger than the training set (--vectors ",
+                                         options.set.vectors,
+                                         ")");
+  deepnum::nn::parse_device(options.train.device);  // throws for a device not available here
+}
+
 int run(DriverOptions& options) {
   deepnum::nn::configure_threads(options.threads);
   deepnum::nn::seed_everything(options.train.seed);
   deepnum::Stopwatch clock;
-
-  for (const std::string& path : {options.dataset, options.output, options.train.checkpoint_path}) {
-    const fs::path folder = fs::path(path).parent_path();
-    if (!folder.empty()) fs::create_directories(folder);
-  }
 
   // (a) the training set
   const dcdm::TrainingSet set = training_set(options);
@@ -181,12 +233,12 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option(
          "--low-mode-factor", options.set.low_mode_factor, "multiplier of the boosted coefficients")
-      ->check(CLI::PositiveNumber)
+      ->check(deepnum::smoke::number_above_zero())
       ->capture_default_str();
   app.add_option("--memory-limit-gb",
                  options.set.lanczos.memory_limit_gb,
                  "refuse a training set build needing more memory than this")
-      ->check(CLI::PositiveNumber)
+      ->check(deepnum::smoke::number_above_zero())
       ->capture_default_str();
   app.add_option("--dataset",
                  options.dataset,
@@ -206,27 +258,27 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 100000))
       ->capture_default_str();
   app.add_option("--learning-rate", options.train.learning_rate, "Adam learning rate")
-      ->check(CLI::PositiveNumber)
+      ->check(deepnum::smoke::number_above_zero())
       ->capture_default_str();
   app.add_option("--final-learning-rate",
                  options.train.final_learning_rate,
                  "when > 0: half-cosine decay of the learning rate down to this at the end")
-      ->check(CLI::NonNegativeNumber)
+      ->check(deepnum::smoke::number_at_least_zero())
       ->capture_default_str();
   app.add_option("--seed", options.train.seed, "seed of the initialization and batch order")
       ->capture_default_str();
   app.add_option("--device", options.train.device, "cpu, cuda or cuda:N")->capture_default_str();
   app.add_option("--threads", options.threads, "LibTorch threads (0: one per core)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(CLI::Range(0, 4096))
       ->capture_default_str();
   app.add_option("--checkpoint",
                  options.train.checkpoint_path,
                  "checkpoint file (default: <output name>.checkpoint.h5 here)");
   app.add_option("--checkpoint-every", options.train.checkpoint_every, "steps between checkpoints")
-      ->check(CLI::NonNegativeNumber)
+      ->check(CLI::Range(0, 100000000))
       ->capture_default_str();
   app.add_option("--log-every", options.train.log_every, "steps averaged per progress line")
-      ->check(CLI::PositiveNumber)
+      ->check(CLI::Range(1, 100000000))
       ->capture_default_str();
   app.add_option("--output", options.output, "model file to write (default: dcdm_<scene>_<n>.h5)");
   app.add_option(
@@ -251,6 +303,7 @@ int main(int argc, char** argv) {
     options.set.seed = options.train.seed + 1;
     options.set.validate();
     options.train.validate();
+    check_before_running(options);
     return run(options);
   } catch (const std::exception& error) {
     deepnum::log::error("{}", error.what());

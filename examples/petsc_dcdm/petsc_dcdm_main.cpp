@@ -82,8 +82,8 @@ void require_named_model_file() {
 // them), without running a scene.
 void print_help() {
   fmt::print(
-      "deepnum_petsc_dcdm: solves the pressure system of a smoke frame with the KSP and PC\n"
-      "the options name.\n"
+      "deepnum_petsc_dcdm: simulates a smoke scene for some frames, then solves the last\n"
+      "frame's pressure system with the KSP and PC chosen by -ksp_type and -pc_type.\n"
       "  -scene plume|bunny   smoke scene (default plume)\n"
       "  -n <cells>           cells along each axis, walls included, even (default 32)\n"
       "  -frames <count>      frames simulated before the solve (default 10)\n"
@@ -116,6 +116,43 @@ Vector from_petsc(Vec vector) {
   Vector values = Eigen::Map<const Vector>(data, size);
   check_petsc(VecRestoreArrayRead(vector, &data), "VecRestoreArrayRead");
   return values;
+}
+
+// DCDM's directions come from a nonlinear network, so the Krylov method must not assume
+// a fixed preconditioner: fcg (as DcdmSolver), gcr or fgmres. Plain cg still runs, with
+// no guarantee, so it is a warning.
+void warn_when_dcdm_lacks_a_flexible_krylov_method(KSP ksp, PC pc) {
+  PetscBool is_dcdm = PETSC_FALSE;
+  check_petsc(PetscObjectTypeCompare(reinterpret_cast<PetscObject>(pc), "dcdm", &is_dcdm),
+              "PetscObjectTypeCompare(pc)");
+  if (!is_dcdm) return;
+  PetscBool is_flexible = PETSC_FALSE;
+  check_petsc(PetscObjectTypeCompareAny(
+                  reinterpret_cast<PetscObject>(ksp), &is_flexible, KSPFCG, KSPGCR, KSPFGMRES, ""),
+              "PetscObjectTypeCompareAny(ksp)");
+  if (is_flexible) return;
+  KSPType type = nullptr;
+  check_petsc(KSPGetType(ksp, &type), "KSPGetType");
+  deepnum::log::warn(
+      "-pc_type dcdm with -ksp_type {}: the network is not a fixed linear preconditioner; use "
+      "-ksp_type fcg -ksp_fcg_mmax 2 -ksp_fcg_truncation_type standard (DCDM itself), or gcr "
+      "or fgmres",
+      type);
+}
+
+// Options nobody read are usually misspelled (-pc_dcdm_modle): name them.
+void warn_about_unused_options() {
+  PetscInt count = 0;
+  char** names = nullptr;
+  char** values = nullptr;
+  check_petsc(PetscOptionsLeftGet(nullptr, &count, &names, &values), "PetscOptionsLeftGet");
+  for (PetscInt i = 0; i < count; ++i) {
+    deepnum::log::warn("option -{}{}{} was given but not used",
+                       names[i],
+                       values[i] ? " " : "",
+                       values[i] ? values[i] : "");
+  }
+  check_petsc(PetscOptionsLeftRestore(nullptr, &count, &names, &values), "PetscOptionsLeftRestore");
 }
 
 int run() {
@@ -169,6 +206,7 @@ int run() {
   check_petsc(KSPSetNormType(ksp, KSP_NORM_UNPRECONDITIONED), "KSPSetNormType");
   check_petsc(KSPSetTolerances(ksp, 1e-6, 0.0, PETSC_DEFAULT, 10000), "KSPSetTolerances");
   check_petsc(KSPSetFromOptions(ksp), "KSPSetFromOptions");
+  warn_when_dcdm_lacks_a_flexible_krylov_method(ksp, pc);
 
   Vec rhs = to_petsc(b);
   Vec solution = nullptr;
@@ -191,6 +229,8 @@ int run() {
   check_petsc(KSPGetIterationNumber(ksp, &iterations), "KSPGetIterationNumber");
   const Vector x = from_petsc(solution);
   const Vector residual = b - system.matrix * x;
+  // b = 0 (a frame without forcing) is solved by x = 0: report the absolute residual.
+  const double relative_residual = b.norm() > 0 ? residual.norm() / b.norm() : residual.norm();
   const auto cells = simulation.flags().cells();
   fmt::print(
       "{} {}x{}x{} frame {}: ksp {} pc {}: {} in {} iterations, ||b - A x|| / ||b|| = "
@@ -204,9 +244,11 @@ int run() {
       pc_type,
       KSPConvergedReasons[reason],
       iterations,
-      residual.norm() / b.norm(),
+      relative_residual,
       setup_seconds,
       solve_seconds);
+
+  warn_about_unused_options();
 
   check_petsc(VecDestroy(&rhs), "VecDestroy");
   check_petsc(VecDestroy(&solution), "VecDestroy");

@@ -123,7 +123,24 @@ std::unique_ptr<deepnum::linear::LinearSolver> make_compared_solver(
 
 int run(const DriverOptions& options) {
   using namespace deepnum;
-  // The output paths first: a path that cannot be written fails before any work.
+  // The command line's files first: two options naming one file, or a path that cannot
+  // be written, fail before any work.
+  io::require_distinct_files({{"--output", options.output},
+                              {"--records", options.records_path},
+                              {"--dcdm-model", options.dcdm_model},
+                              {"--mesh", options.scene.mesh_path}});
+  const auto& names = options.compare_solvers;
+  for (auto name = names.begin(); name != names.end(); ++name) {
+    require<InvalidArgumentError>(std::find(names.begin(), name, *name) == name,
+                                  "--compare-solvers names '",
+                                  *name,
+                                  "' twice");
+  }
+  require<InvalidArgumentError>(
+      options.dcdm_model.empty() || std::find(names.begin(), names.end(), "dcdm") != names.end(),
+      "--dcdm-model '",
+      options.dcdm_model,
+      "' is given but --compare-solvers does not name dcdm");
   std::unique_ptr<smoke::FrameOutput> output;
   if (!options.output.empty()) {
     prepare_output_path(options.output, "HDF5 file");
@@ -156,7 +173,6 @@ int run(const DriverOptions& options) {
   if (compare_rtols.empty()) compare_rtols.push_back(options.solve.rtol);
   if (!options.compare_solvers.empty()) {
 #if DEEPNUM_SMOKE_WITH_DCDM
-    const auto& names = options.compare_solvers;
     if (std::find(names.begin(), names.end(), "dcdm") != names.end()) {
       nn::configure_threads(options.threads);
     }
@@ -198,9 +214,11 @@ int run(const DriverOptions& options) {
   if (comparison) {
     if (!options.records_path.empty()) write_records(options.records_path, comparison->records());
     // The table is this program's result: it goes to standard output, the log to stderr.
-    fmt::print("\nPressure solvers on the {} scene at {}^3 ({} frames compared, x0 = 0):\n{}\n",
+    const std::array<int, 3> cells = options.scene.cells();
+    fmt::print("\nPressure solvers on the {} scene, {} cells ({} frames compared, x0 = 0):\n{}\n",
                options.scene_name,
-               options.scene.resolution,
+               options.scene.dimension == 2 ? fmt::format("{}x{}", cells[0], cells[1])
+                                            : fmt::format("{}x{}x{}", cells[0], cells[1], cells[2]),
                options.frames / options.compare_every,
                linear::format_solver_table(comparison->records()));
   }

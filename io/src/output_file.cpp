@@ -162,4 +162,24 @@ void write_text_atomically(const std::string& path,
   }
 }
 
+void require_distinct_files(const std::vector<std::pair<std::string, std::string>>& named_paths) {
+  std::vector<std::pair<std::string, fs::path>> resolved;
+  for (const auto& [option, path] : named_paths) {
+    if (path.empty()) continue;
+    std::error_code error;
+    fs::path canonical = fs::weakly_canonical(path, error);
+    if (error) canonical = fs::path(path).lexically_normal();
+    for (const auto& [other_option, other] : resolved) {
+      require<InvalidArgumentError>(canonical != other,
+                                    other_option,
+                                    " and ",
+                                    option,
+                                    " name the same file '",
+                                    path,
+                                    "'; each needs its own");
+    }
+    resolved.emplace_back(option, std::move(canonical));
+  }
+}
+
 }  // namespace deepnum::io

@@ -85,6 +85,18 @@ int configure_threads(int requested) {
   require<InvalidArgumentError>(
       requested >= 0, "thread count must be >= 0 (0 = all hardware threads), got ", requested);
   const int hardware = static_cast<int>(std::thread::hardware_concurrency());
+  // More threads than cores only adds contention; thousands take minutes to start.
+  const int most = kThreadsPerCoreLimit * std::max(hardware, 1);
+  require<InvalidArgumentError>(requested <= most,
+                                "thread count ",
+                                requested,
+                                " exceeds ",
+                                kThreadsPerCoreLimit,
+                                " per hardware thread (",
+                                hardware,
+                                " here, so at most ",
+                                most,
+                                "); 0 takes one per hardware thread");
   const int chosen = requested > 0 ? requested : std::max(hardware, 1);
   at::set_num_threads(chosen);
   log::info("LibTorch uses {} intra-op thread(s) ({} requested, {} hardware threads)",

@@ -5,6 +5,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -255,6 +256,29 @@ BOOST_AUTO_TEST_CASE(model_with_another_architecture_is_refused) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(model_recording_an_absurd_layout_is_refused_before_allocating) {
+  TemporaryFolder folder;
+  const std::string path = folder.file("huge.h5");
+  torch::nn::Linear other(3, 2);
+  deepnum::nn::ModelMetadata metadata;
+  metadata.text["architecture"] = "dcdm-cnn";
+  metadata.integers["dimension"] = 3;
+  metadata.integers["channels"] = 16;
+  metadata.integers["fine_blocks"] = 2;
+  metadata.integers["coarse_blocks"] = 100000;
+  metadata.integers["output_blocks"] = 2;
+  deepnum::nn::save_module(*other, path, "/model", metadata);
+  try {
+    dcdm::load_model(path);
+    BOOST_FAIL("a layout of 100000 blocks was accepted");
+  } catch (const deepnum::InvalidArgumentError& error) {
+    const std::string message = error.what();
+    BOOST_TEST(message.find("records an invalid layout") != std::string::npos, message);
+    BOOST_TEST(message.find("coarse_blocks") != std::string::npos, message);
+    BOOST_TEST(message.find("100000") != std::string::npos, message);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(cuda_is_refused_clearly_where_absent) {
   if (torch::cuda::is_available()) return;  // this check is about machines without a GPU
   const auto grid = dcdm_test::box_grid(3, {8, 8, 8}, true);
@@ -304,6 +328,19 @@ BOOST_AUTO_TEST_CASE(one_network_drives_the_solver_on_several_grid_sizes) {
       }
     }
   }
+}
+
+BOOST_AUTO_TEST_CASE(a_model_named_in_the_environment_that_is_missing_is_an_error) {
+  ::setenv("DEEPNUM_DCDM_MODEL", "no_such_model.h5", 1);
+  std::string message;
+  try {
+    dcdm::default_model_path();
+  } catch (const deepnum::io::FileNotFoundError& error) {
+    message = error.what();
+  }
+  ::unsetenv("DEEPNUM_DCDM_MODEL");
+  BOOST_TEST(message.find("DEEPNUM_DCDM_MODEL names 'no_such_model.h5'") != std::string::npos,
+             message);
 }
 
 BOOST_AUTO_TEST_CASE(shipped_model_beats_plain_residual_directions) {

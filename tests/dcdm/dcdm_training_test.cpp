@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <limits>
 #include <string>
 
 #include <torch/torch.h>
@@ -18,6 +19,7 @@
 #include "deepnum/dcdm/network.hpp"
 #include "deepnum/dcdm/training.hpp"
 #include "deepnum/dcdm/training_set.hpp"
+#include "deepnum/io/errors.hpp"
 #include "deepnum/linear/pressure_system.hpp"
 #include "deepnum/nn/device.hpp"
 #include "test_grids.hpp"
@@ -136,6 +138,32 @@ BOOST_AUTO_TEST_CASE(training_vectors_are_unit_fluid_fields_and_survive_the_file
   BOOST_TEST(loaded.frame == 3);
   BOOST_TEST(loaded.lanczos_steps == set.lanczos_steps);
   BOOST_TEST(loaded.ritz_values.isApprox(set.ritz_values));
+}
+
+BOOST_AUTO_TEST_CASE(a_set_file_with_a_zero_or_nan_vector_is_refused_naming_it) {
+  const auto grid = dcdm_test::box_grid(3, {8, 8, 8}, false);
+  dcdm::TrainingSetOptions options;
+  options.lanczos.steps = 30;
+  options.vectors = 6;
+  TemporaryFolder folder;
+  for (const float damage : {0.0f, std::numeric_limits<float>::quiet_NaN()}) {
+    BOOST_TEST_CONTEXT("vector 4 times " << damage) {
+      dcdm::TrainingSet set = dcdm::build_training_set(grid, options, "box", 1);
+      set.vectors[4] *= damage;
+      const std::string path = folder.file("damaged.h5");
+      dcdm::write_training_set(set, path);
+      try {
+        dcdm::read_training_set(path);
+        BOOST_FAIL("a damaged training set was read");
+      } catch (const deepnum::io::CorruptFileError& error) {
+        const std::string message = error.what();
+        BOOST_TEST(message.find("1 of the 6 vectors in /vectors are not unit vectors") !=
+                       std::string::npos,
+                   message);
+        BOOST_TEST(message.find("index 4") != std::string::npos, message);
+      }
+    }
+  }
 }
 
 BOOST_AUTO_TEST_CASE(low_modes_dominate_the_training_vectors) {

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "deepnum/core/error.hpp"
 #include "deepnum/io/dataset.hpp"
 #include "deepnum/io/file.hpp"
 #include "deepnum/io/output_file.hpp"
@@ -319,4 +320,26 @@ BOOST_AUTO_TEST_CASE(reading_a_fifo_is_refused_instead_of_waiting_for_a_writer) 
   BOOST_REQUIRE_EQUAL(::mkfifo(path.c_str(), 0600), 0);
   const auto message = io_test::message_of<io::HdfError>([&] { io::File::open_read(path); });
   BOOST_TEST(io_test::contains(message, "'" + path + "' is not a regular file (a FIFO)"), message);
+}
+
+BOOST_AUTO_TEST_CASE(two_options_naming_one_file_are_refused_however_the_path_is_spelled) {
+  io_test::ScratchFolder folder;
+  const std::string frames = folder.file("frames.h5");
+  std::filesystem::create_directory(folder.file("sub"));
+  const std::string spelled_otherwise = folder.file("sub") + "/../frames.h5";
+  const auto message = io_test::message_of<deepnum::InvalidArgumentError>([&] {
+    io::require_distinct_files({{"--output", frames}, {"--records", spelled_otherwise}});
+  });
+  BOOST_TEST(message == "--output and --records name the same file '" + spelled_otherwise +
+                            "'; each needs its own",
+             message);
+  // A symbolic link to an existing file is the same file too.
+  io::write_text_atomically(frames, "x");
+  const std::string link = folder.file("link.h5");
+  std::filesystem::create_symlink(frames, link);
+  BOOST_CHECK_THROW(io::require_distinct_files({{"--dcdm-model", link}, {"--output", frames}}),
+                    deepnum::InvalidArgumentError);
+  // Different files, and empty paths (an option not given), pass.
+  BOOST_CHECK_NO_THROW(io::require_distinct_files(
+      {{"--output", frames}, {"--records", folder.file("records.json")}, {"--model", ""}}));
 }

@@ -190,6 +190,9 @@ BOOST_AUTO_TEST_CASE(configure_threads_sets_libtorch_intra_op_threads) {
   BOOST_TEST(nn::configure_threads(0) == hardware);
   BOOST_TEST(at::get_num_threads() == hardware);
   BOOST_CHECK_THROW(nn::configure_threads(-1), deepnum::InvalidArgumentError);
+  BOOST_CHECK_THROW(nn::configure_threads(nn::kThreadsPerCoreLimit * hardware + 1),
+                    deepnum::InvalidArgumentError);
+  BOOST_TEST(at::get_num_threads() == hardware);  // a refused count changes nothing
 }
 
 BOOST_AUTO_TEST_CASE(seeding_alike_draws_identical_random_tensors) {

@@ -53,6 +53,25 @@ class DirectionHistory {
   std::deque<Entry> entries_;
 };
 
+std::string fallback_note(int fallback_steps) {
+  return fmt::format("{} fallback steps", fallback_steps);
+}
+
+// Records the fallback count and warns when the network's directions had to be replaced:
+// converged or not, such a solve ran partly as plain CG, and many fallbacks mean that the
+// model does not suit this problem.
+linear::SolveSummary finish_with_fallbacks(linear::SolveSummary summary, int fallback_steps) {
+  summary.fallback_steps = fallback_steps;
+  if (fallback_steps > 0) {
+    log::warn(
+        "dcdm: the network's direction was unusable in {} of {} iterations (a residual step "
+        "was taken instead); a model trained for this kind of problem should need none",
+        fallback_steps,
+        summary.iterations);
+  }
+  return summary;
+}
+
 }  // namespace
 
 void DcdmOptions::validate() const {
@@ -232,15 +251,16 @@ linear::SolveSummary DcdmSolver::solve(const Vector& b,
       q = r;
       step = prepare(q, r_norm);
       if (!step) {
-        auto summary = control.finish(
-            TerminationReason::kBreakdown,
-            k - 1,
-            x,
-            fmt::format("neither the network's direction nor the residual gives a descent "
-                        "step at iteration {} (r^T A r not positive after A-orthogonalization)",
-                        k));
-        summary.fallback_steps = fallback_steps;
-        return summary;
+        return finish_with_fallbacks(
+            control.finish(
+                TerminationReason::kBreakdown,
+                k - 1,
+                x,
+                fmt::format("neither the network's direction nor the residual gives a descent "
+                            "step at iteration {} (r^T A r not positive after "
+                            "A-orthogonalization)",
+                            k)),
+            fallback_steps);
       }
     }
 
@@ -263,16 +283,14 @@ linear::SolveSummary DcdmSolver::solve(const Vector& b,
       if (control.meets_tolerance(r_norm) &&
           control.meets_tolerance(control.true_residual_norm(x))) {
         control.record(k, r_norm);
-        auto summary = control.finish(
-            TerminationReason::kConverged, k, x, fmt::format("{} fallback steps", fallback_steps));
-        summary.fallback_steps = fallback_steps;
-        return summary;
+        return finish_with_fallbacks(
+            control.finish(TerminationReason::kConverged, k, x, fallback_note(fallback_steps)),
+            fallback_steps);
       }
     }
     if (auto stop = control.check(k, r_norm)) {
-      auto summary = control.finish(*stop, k, x, fmt::format("{} fallback steps", fallback_steps));
-      summary.fallback_steps = fallback_steps;
-      return summary;
+      return finish_with_fallbacks(control.finish(*stop, k, x, fallback_note(fallback_steps)),
+                                   fallback_steps);
     }
   }
 }

@@ -150,10 +150,16 @@ DcdmModel load_model(const std::string& path, int dimension, torch::Device devic
 }
 
 std::string default_model_path() {
-  std::vector<std::string> candidates;
+  // A model the user named in the environment is used or refused, never passed over.
   if (const char* from_environment = std::getenv("DEEPNUM_DCDM_MODEL")) {
-    candidates.emplace_back(from_environment);
+    std::error_code error;
+    require<io::FileNotFoundError>(std::filesystem::is_regular_file(from_environment, error),
+                                   "DEEPNUM_DCDM_MODEL names '",
+                                   from_environment,
+                                   "', which is not a readable file");
+    return from_environment;
   }
+  std::vector<std::string> candidates;
   candidates.push_back(std::string(DEEPNUM_DCDM_SOURCE_MODEL_DIR) + "/" + kDefaultModelFileName);
   candidates.push_back(std::string(DEEPNUM_DCDM_INSTALL_MODEL_DIR) + "/" + kDefaultModelFileName);
   std::string searched;

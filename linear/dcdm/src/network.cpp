@@ -1,5 +1,7 @@
 #include "deepnum/dcdm/network.hpp"
 
+#include <utility>
+
 #include <ATen/Context.h>
 #include <ATen/ops/mkldnn_convolution.h>
 #include <torch/nn/functional/pooling.h>
@@ -67,14 +69,23 @@ NetworkOptions NetworkOptions::for_grid_128(int dimension) {
 }
 
 void NetworkOptions::validate() const {
+  // Upper bounds far above any useful network: a corrupt model file must not make the
+  // loader allocate gigabytes before the weights are even read.
+  constexpr int kMostChannels = 1024;
+  constexpr int kMostBlocks = 64;
   require_option(
       dimension == 2 || dimension == 3, "NetworkOptions", "dimension", dimension, "must be 2 or 3");
-  require_option(channels >= 1, "NetworkOptions", "channels", channels, "must be >= 1");
-  require_option(fine_blocks >= 0, "NetworkOptions", "fine_blocks", fine_blocks, "must be >= 0");
-  require_option(
-      coarse_blocks >= 0, "NetworkOptions", "coarse_blocks", coarse_blocks, "must be >= 0");
-  require_option(
-      output_blocks >= 0, "NetworkOptions", "output_blocks", output_blocks, "must be >= 0");
+  require_option(channels >= 1 && channels <= kMostChannels,
+                 "NetworkOptions",
+                 "channels",
+                 channels,
+                 "must be in [1, 1024]");
+  for (const auto& [name, blocks] : {std::pair<const char*, int>{"fine_blocks", fine_blocks},
+                                     {"coarse_blocks", coarse_blocks},
+                                     {"output_blocks", output_blocks}}) {
+    require_option(
+        blocks >= 0 && blocks <= kMostBlocks, "NetworkOptions", name, blocks, "must be in [0, 64]");
+  }
 }
 
 bool operator==(const NetworkOptions& left, const NetworkOptions& right) {

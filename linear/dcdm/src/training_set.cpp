@@ -198,6 +198,9 @@ void write_training_set(const TrainingSet& set, const std::string& path) {
   writer.commit();
 }
 
+// Float32 vectors normalized in float64 keep their norm within about 1e-6 of 1.
+constexpr double kUnitNormTolerance = 1e-4;
+
 TrainingSet read_training_set(const std::string& path) {
   const io::File file = io::File::open_read(path);
   const std::string format = io::read_attribute<std::string>(file, "/", "format");
@@ -239,6 +242,29 @@ TrainingSet read_training_set(const std::string& path) {
       ", expected (count, ",
       io::to_string(flags.shape).substr(1));
   set.vectors = nn::read_tensor(file, "/vectors").to(torch::kFloat32).unsqueeze(1).contiguous();
+  // Every vector was normalized when the set was built: a zero, NaN or rescaled vector
+  // means the file was damaged or written by something else, and training on it would
+  // report a meaningless loss.
+  if (set.count() > 0) {
+    const torch::Tensor norms = set.vectors.flatten(1).to(torch::kFloat64).norm(2, 1);
+    const torch::Tensor off = torch::logical_not((norms - 1.0).abs() <= kUnitNormTolerance);
+    const std::int64_t bad = off.sum().item<std::int64_t>();
+    if (bad > 0) {
+      const std::int64_t first = off.nonzero()[0][0].item<std::int64_t>();
+      throw io::CorruptFileError(detail::concatenate("'",
+                                                     path,
+                                                     "': ",
+                                                     bad,
+                                                     " of the ",
+                                                     set.count(),
+                                                     " vectors in /vectors are not unit vectors "
+                                                     "(the first, index ",
+                                                     first,
+                                                     ", has norm ",
+                                                     norms[first].item<double>(),
+                                                     ")"));
+    }
+  }
   const auto ritz = io::read_dataset<double>(file, "/ritz_values");
   set.ritz_values = Eigen::Map<const Eigen::VectorXd>(
       ritz.values.data(), static_cast<Eigen::Index>(ritz.values.size()));

@@ -16,8 +16,16 @@
 #pragma once
 
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace deepnum::io {
+
+// Throws InvalidArgumentError when two of the named paths are the same file (compared
+// after resolving ".", "..", and symbolic links as far as they exist), naming both
+// options: a program whose output would overwrite its own input or another output is
+// stopped before it starts. Each entry is (option name, path); empty paths are skipped.
+void require_distinct_files(const std::vector<std::pair<std::string, std::string>>& named_paths);
 
 // Throws unless an all-or-nothing write may create or replace `path` (rules above).
 // `kind` names the file in messages ("HDF5 file", "XDMF file", "records file"). Throws

@@ -30,7 +30,9 @@ torch::Device default_device();
 // Sets LibTorch's intra-op thread count (at::set_num_threads) and returns it.
 // requested = 0 means one thread per hardware thread (std::thread::hardware_concurrency);
 // Debian's LibTorch otherwise starts with a single intra-op thread. Logs the choice at
-// info. Throws InvalidArgumentError for requested < 0.
+// info. Throws InvalidArgumentError for requested < 0 or above kThreadsPerCoreLimit per
+// hardware thread.
+inline constexpr int kThreadsPerCoreLimit = 4;
 int configure_threads(int requested = 0);
 
 // Seeds every LibTorch random generator: the CPU generator and, when CUDA is available,

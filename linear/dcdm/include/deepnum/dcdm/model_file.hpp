@@ -63,9 +63,10 @@ DcdmModel load_model(const std::string& path, int dimension, torch::Device devic
 // The file name of the shipped model.
 inline constexpr const char* kDefaultModelFileName = "dcdm_plume_32.h5";
 
-// Where the shipped model is: $DEEPNUM_DCDM_MODEL when set, else models/ in the source
-// tree this library was built from, else <prefix>/share/deepnum/models of the install.
-// Throws io::FileNotFoundError listing the places searched when none holds it.
+// Where the shipped model is: $DEEPNUM_DCDM_MODEL when set (io::FileNotFoundError naming it
+// when it is not a readable file), else models/ in the source tree this library was built
+// from, else <prefix>/share/deepnum/models of the install. Throws io::FileNotFoundError
+// listing the places searched when none holds it.
 std::string default_model_path();
 
 }  // namespace deepnum::dcdm
