@@ -10,6 +10,7 @@
 //     matches the scene, unless --rebuild-dataset).
 // (b) Training: Adam on the scale-invariant loss, progress lines, a checkpoint every
 //     --checkpoint-every steps; rerunning the same command resumes from the checkpoint.
+#include <algorithm>
 #include <filesystem>
 #include <optional>
 #include <sstream>
@@ -191,7 +192,7 @@ int run(DriverOptions& options) {
       options.output,
       summary.final_step,
       summary.running_loss,
-      options.train.log_every,
+      std::min<std::int64_t>(options.train.log_every, summary.final_step),
       deepnum::format_duration(set_seconds),
       deepnum::format_duration(clock.seconds()));
   return 0;

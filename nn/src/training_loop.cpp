@@ -35,6 +35,7 @@ constexpr const char* kOptimizerGroup = "/optimizer";
 constexpr const char* kOptimizerStateGroup = "/optimizer/state";
 constexpr const char* kStepPath = "/training/step";
 constexpr const char* kLossHistoryPath = "/training/loss_history";
+constexpr const char* kRunDescriptionAttribute = "run_description";
 constexpr const char* kCpuGeneratorPath = "/rng/cpu";
 
 std::string cuda_generator_path(std::size_t device) {
@@ -342,6 +343,9 @@ void TrainingLoop::save_checkpoint(const std::string& path) const {
                     loss_history_.data(),
                     io::Shape{static_cast<std::uint64_t>(loss_history_.size())});
   io::write_attribute(file, "/training", "total_steps", options_.total_steps);
+  if (!options_.run_description.empty()) {
+    io::write_attribute(file, "/training", kRunDescriptionAttribute, options_.run_description);
+  }
 
   // Random generators, so that random draws after a resume continue the same sequence.
   auto cpu_generator = at::globalContext().defaultGenerator(torch::kCPU);
@@ -365,6 +369,20 @@ void TrainingLoop::save_checkpoint(const std::string& path) const {
 void TrainingLoop::load_checkpoint(const std::string& path) {
   const auto file = io::File::open_read(path);
   check_module_matches(file, module_, kModelGroup);
+  if (!options_.run_description.empty()) {
+    const std::string recorded =
+        io::has_attribute(file, "/training", kRunDescriptionAttribute)
+            ? io::read_attribute<std::string>(file, "/training", kRunDescriptionAttribute)
+            : std::string("(nothing recorded)");
+    require<InvalidArgumentError>(recorded == options_.run_description,
+                                  "checkpoint '",
+                                  path,
+                                  "' was written by a run on ",
+                                  recorded,
+                                  "; this run is on ",
+                                  options_.run_description,
+                                  ". Remove the checkpoint or name another one");
+  }
 
   // Stage everything first; the module, optimizer and generators change only once the
   // whole checkpoint has been read and checked.

@@ -417,6 +417,37 @@ BOOST_AUTO_TEST_CASE(resuming_into_another_architecture_throws_module_mismatch) 
   BOOST_CHECK_THROW(loop.run([](std::int64_t) { return 0.0; }), nn::ModuleMismatchError);
 }
 
+BOOST_AUTO_TEST_CASE(a_checkpoint_of_a_run_on_other_data_is_refused_naming_both) {
+  const auto path = scratch_path("other_data.h5");
+  nn::TrainingOptions options;
+  options.total_steps = 2;
+  options.checkpoint_path = path;
+  options.run_description = "the plume set";
+  {
+    RegressionRun run;
+    nn::TrainingLoop loop(*run.model, run.adam, options);
+    loop.run([&](std::int64_t) { return run.step(); });
+  }
+  options.total_steps = 4;
+  options.run_description = "the bunny set";
+  RegressionRun other;
+  nn::TrainingLoop loop(*other.model, other.adam, options);
+  try {
+    loop.run([&](std::int64_t) { return other.step(); });
+    BOOST_FAIL("a checkpoint of a run on other data was resumed");
+  } catch (const deepnum::InvalidArgumentError& error) {
+    const std::string message = error.what();
+    BOOST_TEST(message.find("was written by a run on the plume set; this run is on the bunny "
+                            "set") != std::string::npos,
+               message);
+  }
+  // The same description resumes.
+  options.run_description = "the plume set";
+  RegressionRun same;
+  nn::TrainingLoop same_loop(*same.model, same.adam, options);
+  BOOST_TEST(same_loop.run([&](std::int64_t) { return same.step(); }).first_step == 2);
+}
+
 BOOST_AUTO_TEST_CASE(optimizer_over_a_foreign_tensor_is_refused) {
   torch::nn::Linear model(torch::nn::LinearOptions(3, 1));
   auto foreign = torch::zeros({2}, torch::requires_grad());

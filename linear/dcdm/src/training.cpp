@@ -6,6 +6,7 @@
 #include <random>
 #include <vector>
 
+#include <fmt/format.h>
 #include <torch/optim/adam.h>
 #include <torch/torch.h>
 
@@ -131,6 +132,21 @@ nn::TrainingSummary train_network(DcdmNetwork network,
   loop_options.resume = options.resume;
   loop_options.handle_signals = options.handle_signals;
   loop_options.task = "dcdm training";
+  // A checkpoint from a run on another training set is refused instead of resumed.
+  const auto cells = set.grid.cells();
+  loop_options.run_description = fmt::format(
+      "the training set of {} vectors from the {} scene, frame {}, {}x{}x{} cells (Lanczos {} "
+      "steps, seed {}, lowest {} of the Ritz values x{})",
+      set.count(),
+      set.scene.empty() ? std::string("unnamed") : set.scene,
+      set.frame,
+      cells[0],
+      cells[1],
+      cells[2],
+      set.lanczos_steps,
+      set.seed,
+      set.low_mode_fraction,
+      set.low_mode_factor);
   nn::TrainingLoop loop(*network, optimizer, loop_options);
 
   BatchSchedule schedule(set.count(), options.batch_size, options.seed);

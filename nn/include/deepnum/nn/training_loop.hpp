@@ -75,6 +75,10 @@ struct TrainingOptions {
   bool handle_signals = true;
   // Name shown in progress lines.
   std::string task = "training";
+  // What this run trains on (data, layout), in words; stored in every checkpoint. A
+  // checkpoint that records another description is refused on resume: its weights were
+  // fitted to other data. Empty: not recorded, not checked.
+  std::string run_description;
 
   void validate() const;
 };
