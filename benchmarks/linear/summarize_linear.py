@@ -2,7 +2,8 @@
 """Merges the per-run solver records of the linear benchmark into
 
   benchmarks/results/linear.json              a list of records (one solve each)
-  benchmarks/results/linear.md                a markdown table, one row per scene, n, solver, rtol
+  benchmarks/results/linear.md                a markdown table, one row per scene, n, solver, rtol,
+                                              then DCDM against IC(0)-PCG and the fastest solver
   benchmarks/results/linear_convergence.png   relative residual against iteration
 
 Usage: summarize_linear.py <results folder> <raw record file>...
@@ -16,7 +17,7 @@ import tempfile
 
 RECORD_FIELDS = ["scene", "n", "frame", "solver", "rtol", "iterations", "seconds",
                  "seconds_per_iteration", "converged", "relres", "setup_seconds", "reason",
-                 "fallback_steps", "network_seconds"]
+                 "fallback_steps", "network_seconds", "matvec_seconds"]
 
 
 def write_atomically(path, text_or_bytes):
@@ -39,15 +40,27 @@ def load_records(paths):
     return records
 
 
-def table(records):
+def preconditioner_matvecs(rows):
+    """Seconds in M^-1 (or the network) per iteration, in units of one product A x."""
+    spent = sum(row["network_seconds"] for row in rows)
+    unit = sum(row["matvec_seconds"] * row["iterations"] for row in rows)
+    return spent / unit if spent > 0 and unit > 0 else None
+
+
+def grouped(records):
     groups = {}
     for record in records:
         key = (record["scene"], record["n"], record["rtol"], record["solver"])
         groups.setdefault(key, []).append(record)
+    return groups
+
+
+def table(records):
     lines = ["| scene | n | rtol | solver | solves | converged | mean iterations | "
-             "mean seconds | seconds/iteration | setup seconds | max relres |",
-             "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
-    for (scene, n, rtol, solver), rows in sorted(groups.items(),
+             "mean seconds | seconds/iteration | M^-1 matvecs/iteration | setup seconds | "
+             "max relres |",
+             "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for (scene, n, rtol, solver), rows in sorted(grouped(records).items(),
                                                  key=lambda item: (item[0][0], item[0][1],
                                                                    -item[0][2])):
         iterations = statistics.mean(row["iterations"] for row in rows)
@@ -57,9 +70,49 @@ def table(records):
         setup = max(row["setup_seconds"] for row in rows)
         converged = sum(1 for row in rows if row["converged"])
         worst = max(row["relres"] for row in rows)
+        matvecs = preconditioner_matvecs(rows)
+        matvecs_text = f"{matvecs:.1f}" if matvecs is not None else "-"
         lines.append(f"| {scene} | {n} | {rtol:g} | {solver} | {len(rows)} | {converged} | "
-                     f"{iterations:.1f} | {seconds:.3f} | {per_iteration:.2e} | {setup:.3f} | "
-                     f"{worst:.1e} |")
+                     f"{iterations:.1f} | {seconds:.3f} | {per_iteration:.2e} | "
+                     f"{matvecs_text} | {setup:.3f} | {worst:.1e} |")
+    return "\n".join(lines) + "\n"
+
+
+def dcdm_table(records):
+    """DCDM beside IC(0)-PCG (the iteration target) and the fastest solver in seconds."""
+    groups = grouped(records)
+    cases = sorted({(scene, n, rtol) for (scene, n, rtol, solver) in groups if solver == "dcdm"},
+                   key=lambda case: (case[0], case[1], -case[2]))
+    if not cases:
+        return ""
+    lines = ["| scene | n | rtol | dcdm iterations | icpcg iterations | dcdm / icpcg | "
+             "dcdm seconds | icpcg seconds | fastest (seconds) | network share | "
+             "network matvecs/application | fallback steps |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|"]
+    for scene, n, rtol in cases:
+        dcdm = groups[(scene, n, rtol, "dcdm")]
+        icpcg = groups.get((scene, n, rtol, "icpcg"), [])
+        dcdm_iterations = statistics.mean(row["iterations"] for row in dcdm)
+        dcdm_seconds = statistics.mean(row["seconds"] for row in dcdm)
+        network = sum(row["network_seconds"] for row in dcdm) / max(
+            sum(row["seconds"] for row in dcdm), 1e-300)
+        matvecs = preconditioner_matvecs(dcdm)
+        fallback = sum(row["fallback_steps"] for row in dcdm)
+        ratio = icpcg_iterations = icpcg_seconds = None
+        if icpcg:
+            icpcg_iterations = statistics.mean(row["iterations"] for row in icpcg)
+            icpcg_seconds = statistics.mean(row["seconds"] for row in icpcg)
+            ratio = dcdm_iterations / icpcg_iterations
+        fastest = min(((statistics.mean(row["seconds"] for row in rows), solver)
+                       for (s, m, r, solver), rows in groups.items()
+                       if (s, m, r) == (scene, n, rtol)))
+        lines.append(
+            f"| {scene} | {n} | {rtol:g} | {dcdm_iterations:.1f} | "
+            f"{icpcg_iterations:.1f} | {ratio:.2f} | {dcdm_seconds:.2f} | {icpcg_seconds:.2f} | "
+            f"{fastest[1]} ({fastest[0]:.2f}) | {network:.0%} | "
+            f"{matvecs:.0f} | {fallback} |" if icpcg and matvecs is not None else
+            f"| {scene} | {n} | {rtol:g} | {dcdm_iterations:.1f} | - | - | {dcdm_seconds:.2f} | "
+            f"- | {fastest[1]} ({fastest[0]:.2f}) | {network:.0%} | - | {fallback} |")
     return "\n".join(lines) + "\n"
 
 
@@ -106,9 +159,13 @@ def main():
     records = load_records(sys.argv[2:])
     slim = [{field: record[field] for field in RECORD_FIELDS} for record in records]
     write_atomically(os.path.join(folder, "linear.json"), json.dumps(slim, indent=1) + "\n")
-    write_atomically(os.path.join(folder, "linear.md"), table(records))
+    summary = table(records)
+    dcdm = dcdm_table(records)
+    if dcdm:
+        summary += "\nDCDM (shipped model) against IC(0)-PCG and the fastest solver:\n\n" + dcdm
+    write_atomically(os.path.join(folder, "linear.md"), summary)
     plot(records, os.path.join(folder, "linear_convergence.png"))
-    print(table(records))
+    print(summary)
 
 
 if __name__ == "__main__":
