@@ -40,6 +40,22 @@ Handle file_access_properties(bool for_creation) {
   return properties;
 }
 
+// Marks the file's descriptor close-on-exec. HDF5 holds an flock() on every file it opens,
+// and a child that a library forks and execs while the file is open (Open MPI's MPI_Init
+// starts its daemon that way in a program not launched by mpirun) would otherwise inherit
+// the descriptor and keep the lock after this process closes the file: the next open of
+// the same file would then fail as "locked by another process".
+void close_on_exec(hid_t file_id) {
+  void* handle = nullptr;
+  if (H5Fget_vfd_handle(file_id, H5P_DEFAULT, &handle) < 0 || handle == nullptr) {
+    detail::take_error_stack();  // a driver without a file descriptor: nothing to mark
+    return;
+  }
+  const int descriptor = *static_cast<int*>(handle);
+  const int flags = ::fcntl(descriptor, F_GETFD);
+  if (flags >= 0) ::fcntl(descriptor, F_SETFD, flags | FD_CLOEXEC);
+}
+
 // Opens an existing file and sorts failures into the documented error types.
 hid_t open_existing(const std::string& path, unsigned flags) {
   namespace fs = std::filesystem;
@@ -64,7 +80,10 @@ hid_t open_existing(const std::string& path, unsigned flags) {
 
   const Handle properties = file_access_properties(false);
   const hid_t id = H5Fopen(path.c_str(), flags, properties.get());
-  if (id >= 0) return id;
+  if (id >= 0) {
+    close_on_exec(id);
+    return id;
+  }
 
   const std::string stack = detail::take_error_stack();
   if (stack.find("unable to lock") != std::string::npos ||
@@ -312,6 +331,7 @@ AtomicFileWriter::AtomicFileWriter(std::string target_path, WriteMode mode)
                  "' for HDF5 file '",
                  target_path_,
                  "'");
+    close_on_exec(id);
     file_ = File(id, temporary_path_, true);
   }
   log::debug("writing HDF5 file '{}' through '{}'", target_path_, temporary_path_);

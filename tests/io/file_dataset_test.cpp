@@ -3,6 +3,11 @@
 #define BOOST_TEST_MODULE io_file_dataset
 #include <boost/test/unit_test.hpp>
 
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cmath>
 #include <limits>
 #include <memory>
@@ -213,4 +218,35 @@ BOOST_AUTO_TEST_CASE(two_read_handles_on_one_file_close_independently) {
   const io::File second = io::File::open_read(path);
   first.reset();
   BOOST_TEST(io::read_dataset<double>(second, "x").values.front() == 4.5);
+}
+
+BOOST_AUTO_TEST_CASE(a_program_started_while_a_file_is_open_does_not_keep_its_lock) {
+  io_test::ScratchFolder folder;
+  const std::string path = folder.file("locked.h5");
+  {
+    io::AtomicFileWriter writer(path);
+    const double value = 1.5;
+    io::write_dataset(writer.file(), "x", &value, {});
+    writer.commit();
+  }
+  // A child started by fork and exec while the file is open (as MPI_Init starts its daemon)
+  // must not inherit the descriptor: HDF5's lock would outlive this process's close.
+  auto reader = std::make_unique<io::File>(io::File::open_read(path));
+  char sleep_program[] = "/bin/sleep";
+  char seconds[] = "30";
+  char* arguments[] = {sleep_program, seconds, nullptr};
+  pid_t child = 0;
+  BOOST_REQUIRE_EQUAL(::posix_spawn(&child, sleep_program, nullptr, nullptr, arguments, environ),
+                      0);
+  reader.reset();
+  bool reopened = false;
+  try {
+    io::File::open_read_write(path).close();
+    reopened = true;
+  } catch (const io::HdfError& error) {
+    BOOST_TEST_MESSAGE(error.what());
+  }
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
+  BOOST_TEST(reopened);
 }
