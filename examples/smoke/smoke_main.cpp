@@ -258,7 +258,8 @@ int main(int argc, char** argv) {
   app.add_option("--max-iterations", options.solve.max_iterations, "solver iteration limit")
       ->check(CLI::Range(1, 1000000000))
       ->capture_default_str();
-  app.add_option("--output", options.output, "HDF5 file for the frames (none: no output)");
+  app.add_option("--output", options.output, "HDF5 file for the frames (none: no output)")
+      ->check(deepnum::smoke::non_empty_path());
   app.add_flag("--save-systems",
                options.save_systems,
                "store each frame's pressure system (CSR matrix, rhs, solution)");
@@ -287,6 +288,7 @@ int main(int argc, char** argv) {
                  options.records_path,
                  "JSON file for the comparison's records (one per solve, with residual "
                  "histories; needs --compare-solvers)")
+      ->check(deepnum::smoke::non_empty_path())
       ->needs(compare_solvers);
 #if DEEPNUM_SMOKE_WITH_DCDM
   app.add_option("--dcdm-model",

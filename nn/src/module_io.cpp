@@ -1,5 +1,6 @@
 #include "deepnum/nn/module_io.hpp"
 
+#include <algorithm>
 #include <ctime>
 #include <set>
 #include <sstream>
@@ -190,12 +191,31 @@ void check_module_matches(const io::File& file,
                           const std::string& group) {
   require<io::ObjectNotFoundError>(
       file.is_group(group), "file '", file.path(), "' has no group '", group, "' holding a module");
+  // Files written by other tools (h5py) carry no format attribute; ours carry this one.
+  if (io::has_attribute(file, group, kFormatAttribute)) {
+    const auto format = io::read_attribute<std::string>(file, group, kFormatAttribute);
+    require<io::CorruptFileError>(format == kFormat,
+                                  "group '",
+                                  group,
+                                  "' of file '",
+                                  file.path(),
+                                  "' has format '",
+                                  format,
+                                  "', expected '",
+                                  kFormat,
+                                  "'");
+  }
   const auto problems = differences(file, group, named_tensors(module));
   if (!problems.empty()) {
+    // The first few differences say what is wrong; thousands would bury it.
+    constexpr std::size_t kListed = 10;
     std::ostringstream message;
     message << "cannot load group '" << group << "' of file '" << file.path() << "' into module "
             << module.name() << ": ";
-    for (std::size_t i = 0; i < problems.size(); ++i) message << (i > 0 ? "; " : "") << problems[i];
+    for (std::size_t i = 0; i < std::min(problems.size(), kListed); ++i) {
+      message << (i > 0 ? "; " : "") << problems[i];
+    }
+    if (problems.size() > kListed) message << "; and " << problems.size() - kListed << " more";
     throw ModuleMismatchError(message.str());
   }
 }

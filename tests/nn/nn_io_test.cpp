@@ -11,6 +11,7 @@
 
 #include <torch/torch.h>
 
+#include "deepnum/io/attributes.hpp"
 #include "deepnum/io/errors.hpp"
 #include "deepnum/io/file.hpp"
 #include "deepnum/nn/device.hpp"
@@ -359,6 +360,26 @@ BOOST_AUTO_TEST_CASE(non_finite_weights_are_refused_naming_the_dataset_and_count
     BOOST_TEST(message.find("holds 2 non-finite") != std::string::npos, message);
   }
   BOOST_TEST(bit_identical(target->conv->weight, before));
+}
+
+BOOST_AUTO_TEST_CASE(a_module_group_of_another_format_is_refused_naming_it) {
+  const auto path = scratch_path("other_format.h5");
+  nn::save_module(*make_trained_conv_norm(7), path);
+  {
+    io::AtomicFileWriter writer(path, io::WriteMode::kUpdate);
+    io::write_attribute(writer.file(), "/model", "format", std::string("other.module/9"));
+    writer.commit();
+  }
+  auto target = make_trained_conv_norm(8);
+  try {
+    nn::load_module(*target, path);
+    BOOST_FAIL("a module group of another format was loaded");
+  } catch (const io::CorruptFileError& error) {
+    const std::string message = error.what();
+    BOOST_TEST(message.find("has format 'other.module/9', expected 'deepnum.nn.module/1'") !=
+                   std::string::npos,
+               message);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(missing_files_and_groups_are_reported_by_type) {

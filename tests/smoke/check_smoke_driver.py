@@ -170,6 +170,11 @@ def check_refusals(driver, root):
     expect_refusal(driver, folder, "records is a directory",
                    ["--compare-solvers", "cg", "--records", records_folder],
                    ["'%s': it is a directory" % records_folder])
+    expect_refusal(driver, folder, "empty output path", ["--output", ""],
+                   ["--output", "an empty path names no file"])
+    expect_refusal(driver, folder, "empty records path",
+                   ["--compare-solvers", "cg", "--records", ""],
+                   ["--records", "an empty path names no file"])
     expect(sorted(os.listdir(folder)) == ["frames.h5", "records.json"],
            "files left behind: %s" % sorted(os.listdir(folder)))
 

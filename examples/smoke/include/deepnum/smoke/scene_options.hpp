@@ -35,6 +35,16 @@ inline CLI::Validator number_above_zero() {
       "number_above_zero");
 }
 
+// For options naming a file to write: "" would silently mean "no file".
+inline CLI::Validator non_empty_path() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        return text.empty() ? std::string("an empty path names no file") : std::string();
+      },
+      "PATH",
+      "non_empty_path");
+}
+
 // Adds the scene options to `app`, writing into `scene` and `scene_name`; after parsing,
 // set scene.kind = scene_kind_from_string(scene_name). `scene.resolution` keeps the
 // caller's default.
@@ -44,8 +54,8 @@ inline void add_scene_options(CLI::App& app, SmokeScene& scene, std::string& sce
                  "plume: smoke rising in a box; bunny: the plume rising past the Stanford bunny")
       ->check(CLI::IsMember({"plume", "bunny"}))
       ->capture_default_str();
-  app.add_option("--n", scene.resolution, "cells along x and z, walls included (8 to 256)")
-      ->check(CLI::Range(8, 256))
+  app.add_option("--n", scene.resolution, "cells along x and z, walls included (8 to 1024)")
+      ->check(CLI::Range(8, 1024))
       ->capture_default_str();
   app.add_option("--height-factor", scene.height_factor, "ny = round(height_factor n)")
       ->check(CLI::Range(0.25, 4.0))
