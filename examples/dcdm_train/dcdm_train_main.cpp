@@ -23,6 +23,7 @@
 
 #include "deepnum/core/error.hpp"
 #include "deepnum/core/logging.hpp"
+#include "deepnum/core/program.hpp"
 #include "deepnum/core/timing.hpp"
 #include "deepnum/dcdm/model_file.hpp"
 #include "deepnum/dcdm/network.hpp"
@@ -287,7 +288,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
-  try {
+  return deepnum::run_reporting_errors([&] {
     deepnum::log::set_level(options.log_level);
     scene.kind = deepnum::smoke::scene_kind_from_string(options.scene_name);
     scene.validate();
@@ -306,8 +307,5 @@ int main(int argc, char** argv) {
     options.train.validate();
     check_before_running(options);
     return run(options);
-  } catch (const std::exception& error) {
-    deepnum::log::error("{}", error.what());
-    return 1;
-  }
+  });
 }

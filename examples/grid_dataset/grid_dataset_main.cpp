@@ -21,6 +21,7 @@
 
 #include "deepnum/core/error.hpp"
 #include "deepnum/core/logging.hpp"
+#include "deepnum/core/program.hpp"
 #include "deepnum/core/timing.hpp"
 #include "deepnum/io/attributes.hpp"
 #include "deepnum/io/dataset.hpp"
@@ -228,19 +229,16 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   // Every failure ends here as one line and status 1; unwinding removes the temporary file.
-  try {
-    deepnum::log::set_level(options.log_level);
-    return run(options);
-  } catch (const std::bad_alloc&) {
-    deepnum::log::error(
-        "out of memory: a frame of the {} grid needs about {:.1f} GiB, twice "
-        "while it is read back",
-        grid_text(options),
-        kBytesPerCell * static_cast<double>(cell_count(options)) / (1 << 30));
-  } catch (const std::exception& error) {
-    deepnum::log::error("{}", error.what());
-  } catch (...) {
-    deepnum::log::error("failed with an exception of unknown type");
-  }
-  return 1;
+  return deepnum::run_reporting_errors(
+      [&] {
+        deepnum::log::set_level(options.log_level);
+        return run(options);
+      },
+      [&] {
+        return fmt::format(
+            "out of memory: a frame of the {} grid needs about {:.1f} GiB, twice while it is "
+            "read back",
+            grid_text(options),
+            kBytesPerCell * static_cast<double>(cell_count(options)) / (1 << 30));
+      });
 }

@@ -22,6 +22,7 @@
 
 #include "deepnum/core/error.hpp"
 #include "deepnum/core/logging.hpp"
+#include "deepnum/core/program.hpp"
 #include "deepnum/core/timing.hpp"
 #include "deepnum/dcdm/petsc_preconditioner.hpp"
 #include "deepnum/linear/petsc_call.hpp"
@@ -262,14 +263,11 @@ int run() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
+  return deepnum::run_reporting_errors([&] {
     deepnum::linear::PetscSession session(&argc, &argv);
     deepnum::require<deepnum::InvalidArgumentError>(
         session.size() == 1, "deepnum_petsc_dcdm runs on one rank, got ", session.size());
     deepnum::dcdm::register_dcdm_preconditioner();
     return run();
-  } catch (const std::exception& error) {
-    deepnum::log::error("{}", error.what());
-    return 1;
-  }
+  });
 }

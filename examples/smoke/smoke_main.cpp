@@ -18,6 +18,7 @@
 #include "deepnum/config.hpp"
 #include "deepnum/core/error.hpp"
 #include "deepnum/core/logging.hpp"
+#include "deepnum/core/program.hpp"
 #include "deepnum/core/timing.hpp"
 #include "deepnum/io/output_file.hpp"
 #include "deepnum/linear/solver_comparison.hpp"
@@ -309,23 +310,20 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   // Every failure ends here as one line and status 1; unwinding removes temporary files.
-  try {
-    deepnum::log::set_level(options.log_level);
-    scene.kind = deepnum::smoke::scene_kind_from_string(options.scene_name);
-    options.solve.record_history = false;
-    options.solve.validate();
-    return run(options);
-  } catch (const std::bad_alloc&) {
-    const std::array<int, 3> cells = scene.cells();
-    deepnum::log::error("out of memory: the {} scene of {} x {} x {} cells does not fit",
-                        options.scene_name,
-                        cells[0],
-                        cells[1],
-                        cells[2]);
-  } catch (const std::exception& error) {
-    deepnum::log::error("{}", error.what());
-  } catch (...) {
-    deepnum::log::error("failed with an exception of unknown type");
-  }
-  return 1;
+  return deepnum::run_reporting_errors(
+      [&] {
+        deepnum::log::set_level(options.log_level);
+        scene.kind = deepnum::smoke::scene_kind_from_string(options.scene_name);
+        options.solve.record_history = false;
+        options.solve.validate();
+        return run(options);
+      },
+      [&] {
+        const std::array<int, 3> cells = scene.cells();
+        return fmt::format("out of memory: the {} scene of {} x {} x {} cells does not fit",
+                           options.scene_name,
+                           cells[0],
+                           cells[1],
+                           cells[2]);
+      });
 }

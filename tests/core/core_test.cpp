@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <memory>
+#include <new>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -12,6 +13,7 @@
 #include "deepnum/core/error.hpp"
 #include "deepnum/core/logging.hpp"
 #include "deepnum/core/options.hpp"
+#include "deepnum/core/program.hpp"
 #include "deepnum/core/timing.hpp"
 
 namespace {
@@ -130,6 +132,23 @@ BOOST_AUTO_TEST_CASE(resumed_progress_counts_only_this_runs_units_in_the_rate) {
   const double rate = std::stod(text.substr(rate_at));
   BOOST_TEST(rate > 20.0);
   BOOST_TEST(rate < 300.0);
+}
+
+BOOST_AUTO_TEST_CASE(programs_end_every_failure_as_one_error_line_and_status_1) {
+  CapturedLog captured;
+  BOOST_TEST(deepnum::run_reporting_errors([] { return 2; }) == 2);
+  BOOST_TEST(deepnum::run_reporting_errors([]() -> int {
+               throw deepnum::InvalidArgumentError("--n must be even, got 17");
+             }) == 1);
+  BOOST_TEST(deepnum::run_reporting_errors(
+                 []() -> int { throw std::bad_alloc(); },
+                 [] { return std::string("out of memory: 512^3 cells do not fit"); }) == 1);
+  BOOST_TEST(deepnum::run_reporting_errors([]() -> int { throw 42; }) == 1);
+  BOOST_TEST(captured.text.str() ==
+                 "error --n must be even, got 17\n"
+                 "error out of memory: 512^3 cells do not fit\n"
+                 "error failed with an exception of unknown type\n",
+             captured.text.str());
 }
 
 BOOST_AUTO_TEST_CASE(stopwatch_is_monotonic) {
